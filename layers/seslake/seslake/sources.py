@@ -1,0 +1,136 @@
+"""Drivers of the ingest core for each kind of input: local files, S3 objects, Lambda batches.
+
+Each returns the IngestStats of its run; the Lambda handlers and the CLI are thin on top.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from seslake.ingest import IngestStats, Ingestor, paused_gc
+from seslake.lake import READ_CHUNK, Lake
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+#: `seslake ingest` commits (uploads its files) at least this often, to bound temporary space.
+COMMIT_ROWS = 1_000_000
+_SKIP_IN_FOLDERS = {".md", ".rst"}
+
+
+def find_files(sources: Iterable[str]) -> list[Path]:
+    """Files named, and files under folders named (recursively, sorted, hidden ones skipped).
+
+    Raises FileNotFoundError naming the first source that does not exist."""
+    files: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            for found in sorted(path.rglob("*")):
+                rel = found.relative_to(path).parts
+                if (found.is_file() and not any(p.startswith(".") for p in rel)
+                        and found.suffix.lower() not in _SKIP_IN_FOLDERS):
+                    files.append(found)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {source}")
+    return files
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            yield chunk
+
+
+def ingest_files(
+    files: list[Path], lake: Lake, on_bytes: Callable[[int], None] | None = None
+) -> IngestStats:
+    """Every file through the core, as streams of JSON values (any envelope, plain or gzip)."""
+    ingestor = Ingestor(lake)
+    with paused_gc():
+        for path in files:
+            stat = path.stat()
+            identity = f"{path.resolve()}@{stat.st_size}:{stat.st_mtime_ns}"
+            ingestor.add_stream(_file_chunks(path), str(path), identity, on_bytes)
+            ingestor.stats.files += 1
+            if ingestor.pending_rows >= COMMIT_ROWS:
+                ingestor.commit()
+        ingestor.commit()
+    return ingestor.stats
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """An object an S3 event notification names (its key URL-decoded)."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def s3_objects(event: dict[str, Any]) -> list[S3Object]:
+    """The objects of an S3 event notification (keys arrive URL-encoded, spaces as '+')."""
+    objects = []
+    for record in event.get("Records", []):
+        s3 = record["s3"]
+        obj = s3["object"]
+        objects.append(S3Object(s3["bucket"]["name"], unquote_plus(obj["key"]),
+                                str(obj.get("eTag") or obj.get("etag") or ""),
+                                int(obj.get("size") or 0)))
+    return objects
+
+
+def ingest_s3_object(obj: S3Object, lake: Lake, s3: S3Client) -> IngestStats:
+    """One raw (Firehose) object, streamed: memory does not grow with its size."""
+    ingestor = Ingestor(lake)
+    body = s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+    with paused_gc():
+        ingestor.add_stream(body.iter_chunks(READ_CHUNK), obj.uri, f"{obj.uri}@{obj.etag}")
+        ingestor.stats.files += 1
+        ingestor.commit()
+    return ingestor.stats
+
+
+def ingest_lambda_event(event: dict[str, Any], lake: Lake) -> IngestStats:
+    """An SNS or SQS Lambda event; `stats.failed` names the records (`sqs:<id>`) not written."""
+    ingestor = Ingestor(lake)
+    with paused_gc():
+        ingestor.add_value(event, b"", "lambda-event", "lambda-event")
+        ingestor.commit()
+    return ingestor.stats
+
+
+def env_lake_uri() -> str:
+    """The lake location the functions write to (env LAKE_URI, else s3://LAKE_BUCKET/lake)."""
+    uri = os.environ.get("LAKE_URI")
+    if uri:
+        return uri
+    return f"s3://{os.environ['LAKE_BUCKET']}/{os.environ.get('LAKE_PREFIX', 'lake')}"
+
+
+def check_trigger(obj: S3Object, raw_prefix: str, lake: Lake) -> None:
+    """Refuse an object outside the raw prefix, or a lake that would re-trigger the function."""
+    from seslake.errors import TriggerError
+
+    if not obj.key.startswith(raw_prefix):
+        raise TriggerError(
+            f"{obj.uri} is outside the raw prefix {raw_prefix!r}: the S3 trigger is misconfigured"
+        )
+    lake_uri = lake.uri.rstrip("/") + "/"
+    if lake_uri.startswith(f"s3://{obj.bucket}/{raw_prefix}") or (
+        f"s3://{obj.bucket}/{raw_prefix}".startswith(lake_uri)
+    ):
+        raise TriggerError(f"the lake {lake.uri} overlaps the raw prefix {raw_prefix!r}: "
+                           "writing would trigger ingest again")

@@ -68,6 +68,9 @@ def _unwrap(
         yield Leaf(None, origin, identity, unit, "envelopes nested too deep")
         return
     if isinstance(value, list):
+        if not all(isinstance(item, dict) for item in value):
+            yield Leaf(None, origin, identity, unit, "JSON array of non-objects, not SES events")
+            return
         for item in value:
             yield from _unwrap(item, unit, origin, identity, depth + 1)
         return

@@ -100,9 +100,9 @@ class Ingestor:
         try:
             for piece in split_json(counted):
                 last_line = piece.line
-                where = f"{origin}:{piece.line}"
                 if piece.error is not None:
-                    self._quarantine(Leaf(None, where, identity, piece.text, piece.error))
+                    self._quarantine(Leaf(None, origin, identity, piece.text, piece.error),
+                                     line=piece.line)
                 else:
                     for leaf in unwrap(piece.value, piece.text, origin, identity, piece.text):
                         self._add_leaf(leaf, line=piece.line)

@@ -41,8 +41,16 @@ def read_events(lake_root: Path) -> list[dict[str, Any]]:
         ),
     )
     rows: list[dict[str, Any]] = dataset.to_table().to_pylist()
-    return sorted(rows, key=lambda r: (r["event_type"], r["message_id"], r["recipient"],
-                                       r["event_at"], r["event_id"]))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r["event_type"],
+            r["message_id"],
+            r["recipient"],
+            r["event_at"],
+            r["event_id"],
+        ),
+    )
 
 
 def read_quarantine(lake_root: Path) -> list[dict[str, Any]]:

@@ -19,7 +19,9 @@ BUCKET = "seslake-local"
 
 
 def load_handler(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"handler_{name}", ROOT / "functions" / name / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        f"handler_{name}", ROOT / "functions" / name / "app.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -30,7 +32,7 @@ def download(prefix: str, dest: Path) -> Path:
     s3 = boto3.client("s3")
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
         for obj in page.get("Contents", []):
-            target = dest / obj["Key"][len(prefix):]
+            target = dest / obj["Key"][len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(BUCKET, obj["Key"], str(target))
     return dest
@@ -55,7 +57,9 @@ def test_sqs_batch_lands_in_the_lake(bucket: str, lambda_context: Any, tmp_path:
     )
 
 
-def test_sqs_bad_body_is_quarantined_not_retried(bucket: str, lambda_context: Any, tmp_path: Path) -> None:
+def test_sqs_bad_body_is_quarantined_not_retried(
+    bucket: str, lambda_context: Any, tmp_path: Path
+) -> None:
     handler = load_handler("ingest_sns")
     event = load_event("ingest_sns/sqs-raw-delivery.json")
     bad = copy.deepcopy(event["Records"][0])
@@ -85,8 +89,9 @@ def test_only_records_whose_write_failed_are_retried(bucket: str, lambda_context
     assert response == {"batchItemFailures": [{"itemIdentifier": bounce_record["messageId"]}]}
 
 
-def test_a_batch_that_cannot_be_written_at_all_fails_whole(moto_aws: None, lambda_context: Any,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_that_cannot_be_written_at_all_fails_whole(
+    moto_aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     monkeypatch.setenv("LAKE_URI", "s3://no-such-bucket/lake")
@@ -103,8 +108,9 @@ def test_direct_sns_event(bucket: str, lambda_context: Any, tmp_path: Path) -> N
     assert row["event_type"] == "bounce" and row["ingest_source"].startswith("sns:")
 
 
-def test_direct_sns_write_failure_raises_for_the_retry(moto_aws: None, lambda_context: Any,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_direct_sns_write_failure_raises_for_the_retry(
+    moto_aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from seslake.errors import LakeWriteError
 
     monkeypatch.setenv("LAKE_URI", "s3://no-such-bucket/lake")
@@ -119,10 +125,12 @@ def s3_event(key: str, etag: str = "abc") -> dict[str, Any]:
 
     event["Records"][0]["s3"]["object"]["key"] = quote_plus(key, safe="/")
     event["Records"][0]["s3"]["object"]["eTag"] = etag
-    return event
+    return dict(event)
 
 
-def test_firehose_object_gzip_with_encoded_key(bucket: str, lambda_context: Any, tmp_path: Path) -> None:
+def test_firehose_object_gzip_with_encoded_key(
+    bucket: str, lambda_context: Any, tmp_path: Path
+) -> None:
     key = "raw/2026/11/29/ses events 1.gz"
     body = gzip.compress((SES / "envelopes/firehose-batch.txt").read_bytes() + b"oops\n")
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
@@ -153,11 +161,18 @@ def test_handlers_do_not_import_pandas_or_awswrangler() -> None:
 
     code = (
         "import sys, importlib.util\n"
-        f"for name in ('ingest_sns', 'ingest_s3'):\n"
-        f"    spec = importlib.util.spec_from_file_location(name, r'{ROOT}/functions/' + name + '/app.py')\n"
+        f"root = r'{ROOT}/functions/'\n"
+        "for name in ('ingest_sns', 'ingest_s3'):\n"
+        "    path = root + name + '/app.py'\n"
+        "    spec = importlib.util.spec_from_file_location(name, path)\n"
         "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
         "print(json.dumps(sorted(m for m in ('pandas', 'awswrangler') if m in sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True,
-                         text=True, check=True, env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": ""},
+    )
     assert json.loads(out.stdout) == []

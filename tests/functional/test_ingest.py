@@ -25,8 +25,19 @@ def test_layout_types_and_compression(tmp_path: Path) -> None:
     ingest_files([SES / "envelopes/firehose-batch.txt"], LocalLake(tmp_path))
     files = sorted((tmp_path / "ses_events").rglob("*.parquet"))
     assert {f.parent.parent.name for f in files} == {
-        f"event_type={t}" for t in ("send", "reject", "bounce", "complaint", "delivery", "open",
-                                    "click", "rendering_failure", "delivery_delay", "subscription")
+        f"event_type={t}"
+        for t in (
+            "send",
+            "reject",
+            "bounce",
+            "complaint",
+            "delivery",
+            "open",
+            "click",
+            "rendering_failure",
+            "delivery_delay",
+            "subscription",
+        )
     }
     assert all(f.parent.name.startswith("dt=") for f in files)
     meta = pq.ParquetFile(files[0])
@@ -57,10 +68,19 @@ def test_each_bad_record_is_quarantined_and_its_neighbours_kept(tmp_path: Path) 
     extra = copy.deepcopy(send)
     extra["send"]["aFieldSesAddsLater"] = {"x": 1}
     extra["mail"]["messageId"] = "extra-fields-are-fine"
-    path = write_lines(tmp_path / "mixed.jsonl", [
-        send, unknown, '{"eventType": "Send", "mail": {', no_id, bad_time, no_recipients,
-        ["not", "an", "object"], extra,
-    ])
+    path = write_lines(
+        tmp_path / "mixed.jsonl",
+        [
+            send,
+            unknown,
+            '{"eventType": "Send", "mail": {',
+            no_id,
+            bad_time,
+            no_recipients,
+            ["not", "an", "object"],
+            extra,
+        ],
+    )
     stats = ingest_files([path], LocalLake(tmp_path / "lake"))
     rows = read_events(tmp_path / "lake")
     bad = read_quarantine(tmp_path / "lake")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from seslake.lake import LocalLake
 from seslake.sources import ingest_files
@@ -16,7 +17,7 @@ BOUNCE_ID_FILES = [
 ]
 
 
-def ingest(tmp_path: Path, *names: str) -> tuple[list[dict], list[dict]]:
+def ingest(tmp_path: Path, *names: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     ingest_files([SES / n for n in names], LocalLake(tmp_path))
     return read_events(tmp_path), read_quarantine(tmp_path)
 
@@ -52,13 +53,15 @@ def test_sqs_batch_mixing_raw_and_wrapped_bodies(tmp_path: Path) -> None:
     ingest_files([path], LocalLake(tmp_path / "lake"))
     rows = read_events(tmp_path / "lake")
     assert {r["ingest_source"] for r in rows} == {
-        f"sqs:{wrapped['messageId']}", f"sqs:{raw['messageId']}"
+        f"sqs:{wrapped['messageId']}",
+        f"sqs:{raw['messageId']}",
     }
 
 
 def test_sns_http_notification_json_and_sqs_body(tmp_path: Path) -> None:
-    rows, bad = ingest(tmp_path, "envelopes/sns-http-notification.json",
-                       "envelopes/sqs-message-body-from-sns.json")
+    rows, bad = ingest(
+        tmp_path, "envelopes/sns-http-notification.json", "envelopes/sqs-message-body-from-sns.json"
+    )
     assert bad == []
     assert sorted(r["event_type"] for r in rows) == ["complaint", "delivery"]
 
@@ -74,14 +77,25 @@ def test_firehose_batch(tmp_path: Path) -> None:
     rows, bad = ingest(tmp_path, "envelopes/firehose-batch.txt")
     assert bad == []
     assert sorted({r["event_type"] for r in rows}) == sorted(
-        ["send", "reject", "bounce", "complaint", "delivery", "open", "click",
-         "rendering_failure", "delivery_delay", "subscription"]
+        [
+            "send",
+            "reject",
+            "bounce",
+            "complaint",
+            "delivery",
+            "open",
+            "click",
+            "rendering_failure",
+            "delivery_delay",
+            "subscription",
+        ]
     )
 
 
 def test_same_event_through_every_envelope_has_one_identity(tmp_path: Path) -> None:
-    rows, bad = ingest(tmp_path, *BOUNCE_ID_FILES, "envelopes/sqs-from-sns.json",
-                       "envelopes/firehose-batch.txt")
+    rows, bad = ingest(
+        tmp_path, *BOUNCE_ID_FILES, "envelopes/sqs-from-sns.json", "envelopes/firehose-batch.txt"
+    )
     assert bad == []
     bounces = [r for r in rows if r["event_type"] == "bounce"]
     assert len(bounces) >= 4

@@ -55,5 +55,7 @@ def test_same_bounce_in_both_formats_is_one_event() -> None:
 
 def test_timestamp_spelling_does_not_change_the_id() -> None:
     a = load_event("ses/publishing/delivery.json")
-    b = json.loads(json.dumps(a).replace("2016-10-19T23:21:04.133Z", "2016-10-19T23:21:04.133+00:00"))
+    b = json.loads(
+        json.dumps(a).replace("2016-10-19T23:21:04.133Z", "2016-10-19T23:21:04.133+00:00")
+    )
     assert ids(a) == ids(b)

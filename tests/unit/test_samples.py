@@ -124,8 +124,13 @@ def test_click(tmp_path: Path) -> None:
     row = only(rows_of(tmp_path, "publishing/click.json"))
     assert row["event_type"] == "click"
     assert row["event_at"] == ts("2017-08-09 23:51:25.570")
-    assert row["link"] == "http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html"
-    assert dict(row["link_tags"]) == {"samplekey0": ["samplevalue0"], "samplekey1": ["samplevalue1"]}
+    assert (
+        row["link"] == "http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html"
+    )
+    assert dict(row["link_tags"]) == {
+        "samplekey0": ["samplevalue0"],
+        "samplekey1": ["samplevalue1"],
+    }
     assert row["ip_address"] == "192.0.2.1"
     assert "Chrome/60.0.3112.90" in row["user_agent"]
 
@@ -189,7 +194,9 @@ def test_notification_bounce_without_dsn_has_a_row_per_bounced_recipient(tmp_pat
 
 
 def test_notification_complaints(tmp_path: Path) -> None:
-    rows = rows_of(tmp_path, "notifications/complaint.json", "notifications/complaint-no-feedback.json")
+    rows = rows_of(
+        tmp_path, "notifications/complaint.json", "notifications/complaint-no-feedback.json"
+    )
     by_msg = {r["message_id"]: r for r in rows}
     with_report = by_msg["000001378603177f-7a5433e7-8edb-42ae-af10-f0181f34d6ee-000000"]
     assert with_report["recipient"] == "richard@example.com"
@@ -211,11 +218,16 @@ def test_notification_delivery(tmp_path: Path) -> None:
 def test_eventbridge_matches_the_published_record(tmp_path: Path, name: str) -> None:
     bridge = only(rows_of(tmp_path / "bridge", f"eventbridge/{name}"))
     published = {
-        "email-bounced.json": "bounce-permanent.json", "email-clicked.json": "click.json",
-        "email-complaint-received.json": "complaint.json", "email-delivered.json": "delivery.json",
-        "email-delivery-delayed.json": "deliverydelay.json", "email-opened.json": "open.json",
-        "email-rejected.json": "reject.json", "email-rendering-failed.json": "rendering-failure.json",
-        "email-sent.json": "send.json", "email-subscribed.json": "subscription.json",
+        "email-bounced.json": "bounce-permanent.json",
+        "email-clicked.json": "click.json",
+        "email-complaint-received.json": "complaint.json",
+        "email-delivered.json": "delivery.json",
+        "email-delivery-delayed.json": "deliverydelay.json",
+        "email-opened.json": "open.json",
+        "email-rejected.json": "reject.json",
+        "email-rendering-failed.json": "rendering-failure.json",
+        "email-sent.json": "send.json",
+        "email-subscribed.json": "subscription.json",
     }[name]
     direct = only(rows_of(tmp_path / "direct", f"publishing/{published}"))
     for column in ("event_id", "event_type", "message_id", "recipient", "event_at", "sent_at"):

@@ -42,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "the lake. Bad records go to <lake>/quarantine/ with their reason.",
     )
     ingest.add_argument("sources", nargs="+", metavar="SOURCE", help="file or folder")
-    ingest.add_argument("--lake", default=DEFAULT_LAKE,
-                        help="folder or s3://bucket/prefix (default: %(default)s)")
+    ingest.add_argument(
+        "--lake", default=DEFAULT_LAKE, help="folder or s3://bucket/prefix (default: %(default)s)"
+    )
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ingest.set_defaults(run=_ingest)
 
@@ -68,8 +69,9 @@ def _ingest(args: argparse.Namespace) -> int:
     print(orjson.dumps(summary).decode())
     if stats.failed:
         first = next(iter(stats.failed.values()))
-        print(f"seslake: {len(stats.failed)} input(s) could not be written: {first}",
-              file=sys.stderr)
+        print(
+            f"seslake: {len(stats.failed)} input(s) could not be written: {first}", file=sys.stderr
+        )
         return 1
     return 0
 
@@ -92,8 +94,15 @@ class _progress:
             from tqdm import tqdm
         except ImportError:
             return
-        self.bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, file=sys.stderr,
-                        disable=None, mininterval=0.5)
+        self.bar = tqdm(
+            total=total,
+            desc=label,
+            unit="B",
+            unit_scale=True,
+            file=sys.stderr,
+            disable=None,
+            mininterval=0.5,
+        )
 
     def __enter__(self) -> Callable[[int], None] | None:
         return self.bar.update if self.bar is not None else None

@@ -75,8 +75,13 @@ def _unwrap(
             yield from _unwrap(item, unit, origin, identity, depth + 1)
         return
     if not isinstance(value, dict):
-        yield Leaf(None, origin, identity, unit,
-                   f"JSON {type(value).__name__}, not an SES event or envelope")
+        yield Leaf(
+            None,
+            origin,
+            identity,
+            unit,
+            f"JSON {type(value).__name__}, not an SES event or envelope",
+        )
         return
     if "eventType" in value or "notificationType" in value:
         yield Leaf(value, origin, identity, unit, raw=_one_line(text))
@@ -88,8 +93,13 @@ def _unwrap(
         yield from _eventbridge(value, unit, origin, identity, depth)
     else:
         keys = ", ".join(sorted(value)[:8])
-        yield Leaf(None, origin, identity, unit,
-                   f"JSON object is not an SES event or a known envelope (keys: {keys})")
+        yield Leaf(
+            None,
+            origin,
+            identity,
+            unit,
+            f"JSON object is not an SES event or a known envelope (keys: {keys})",
+        )
 
 
 def _parse_inner(
@@ -119,33 +129,55 @@ def _one_line(text: bytes | str | None) -> str | None:
     return None if "\n" in text else text
 
 
-def _lambda_records(
-    records: list[Any], origin: str, identity: str, depth: int
-) -> Iterator[Leaf]:
+def _lambda_records(records: list[Any], origin: str, identity: str, depth: int) -> Iterator[Leaf]:
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             text = orjson.dumps(record)
-            yield Leaf(None, f"{origin}#{i}", f"{identity}#{i}", text, "Lambda record is not an object")
+            yield Leaf(
+                None, f"{origin}#{i}", f"{identity}#{i}", text, "Lambda record is not an object"
+            )
             continue
         sns = record.get("Sns")
         if isinstance(sns, dict):
             unit_origin = f"sns:{sns.get('MessageId', i)}"
             message = sns.get("Message")
-            yield from _parse_inner(message, "SNS Message", message if isinstance(message, str)
-                                    else orjson.dumps(record), unit_origin, unit_origin, depth)
+            yield from _parse_inner(
+                message,
+                "SNS Message",
+                message if isinstance(message, str) else orjson.dumps(record),
+                unit_origin,
+                unit_origin,
+                depth,
+            )
         elif "body" in record:
             unit_origin = f"sqs:{record.get('messageId', i)}"
             body = record["body"]
-            yield from _parse_inner(body, "SQS body", body if isinstance(body, str)
-                                    else orjson.dumps(record), unit_origin, unit_origin, depth)
+            yield from _parse_inner(
+                body,
+                "SQS body",
+                body if isinstance(body, str) else orjson.dumps(record),
+                unit_origin,
+                unit_origin,
+                depth,
+            )
         elif "s3" in record:
-            yield Leaf(None, origin, identity, orjson.dumps(record),
-                       "an S3 event notification, not an SES event: objects under the raw "
-                       "prefix are read by the ingest_s3 function")
+            yield Leaf(
+                None,
+                origin,
+                identity,
+                orjson.dumps(record),
+                "an S3 event notification, not an SES event: objects under the raw "
+                "prefix are read by the ingest_s3 function",
+            )
         else:
             source = record.get("eventSource") or record.get("EventSource")
-            yield Leaf(None, origin, identity, orjson.dumps(record),
-                       f"unsupported Lambda event record (eventSource {source!r})")
+            yield Leaf(
+                None,
+                origin,
+                identity,
+                orjson.dumps(record),
+                f"unsupported Lambda event record (eventSource {source!r})",
+            )
 
 
 def _sns_notification(
@@ -153,8 +185,13 @@ def _sns_notification(
 ) -> Iterator[Leaf]:
     kind = value["Type"]
     if kind != "Notification":
-        yield Leaf(None, origin, identity, unit,
-                   f"not an SES event: an SNS {kind} message for {value.get('TopicArn')}")
+        yield Leaf(
+            None,
+            origin,
+            identity,
+            unit,
+            f"not an SES event: an SNS {kind} message for {value.get('TopicArn')}",
+        )
         return
     yield from _parse_inner(value["Message"], "SNS Message", unit, origin, identity, depth)
 
@@ -164,8 +201,13 @@ def _eventbridge(
 ) -> Iterator[Leaf]:
     detail_type = value.get("detail-type")
     if value.get("source") != "aws.ses":
-        yield Leaf(None, origin, identity, unit,
-                   f"not an SES event: EventBridge event from {value.get('source')!r}")
+        yield Leaf(
+            None,
+            origin,
+            identity,
+            unit,
+            f"not an SES event: EventBridge event from {value.get('source')!r}",
+        )
         return
     detail = value.get("detail")
     if not isinstance(detail, dict):
@@ -174,8 +216,13 @@ def _eventbridge(
     if "eventType" not in detail and "notificationType" not in detail:
         event_type = EVENTBRIDGE_DETAIL_TYPES.get(str(detail_type))
         if event_type is None:
-            yield Leaf(None, origin, identity, unit,
-                       f"not an SES sending event: EventBridge detail-type {detail_type!r}")
+            yield Leaf(
+                None,
+                origin,
+                identity,
+                unit,
+                f"not an SES sending event: EventBridge detail-type {detail_type!r}",
+            )
             return
         detail = {"eventType": event_type, **detail}
     yield from _unwrap(detail, unit, origin, identity, depth + 1)

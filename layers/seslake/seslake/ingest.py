@@ -101,8 +101,9 @@ class Ingestor:
             for piece in split_json(counted):
                 last_line = piece.line
                 if piece.error is not None:
-                    self._quarantine(Leaf(None, origin, identity, piece.text, piece.error),
-                                     line=piece.line)
+                    self._quarantine(
+                        Leaf(None, origin, identity, piece.text, piece.error), line=piece.line
+                    )
                 else:
                     for leaf in unwrap(piece.value, piece.text, origin, identity, piece.text):
                         self._add_leaf(leaf, line=piece.line)

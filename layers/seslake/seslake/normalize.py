@@ -183,7 +183,7 @@ def _reject(payload: Record, mail: Record, destination: list[str], sent_at: int)
 def _rendering_failure(
     payload: Record, mail: Record, destination: list[str], sent_at: int
 ) -> Parsed:
-    shared = {
+    shared: Columns = {
         "error_message": _text(payload.get("errorMessage")),
         "template_name": _text(payload.get("templateName")),
     }
@@ -192,9 +192,10 @@ def _rendering_failure(
 
 def _bounce(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
     items = _objects(payload.get("bouncedRecipients"), "bounce.bouncedRecipients")
-    recipients = [_address(r.get("emailAddress"), "bounce.bouncedRecipients[].emailAddress")
-                  for r in items]
-    per = [
+    recipients = [
+        _address(r.get("emailAddress"), "bounce.bouncedRecipients[].emailAddress") for r in items
+    ]
+    per: list[Columns] = [
         {
             "bounce_action": _text(r.get("action")),
             "bounce_status": _text(r.get("status")),
@@ -202,7 +203,7 @@ def _bounce(payload: Record, mail: Record, destination: list[str], sent_at: int)
         }
         for r in items
     ]
-    shared = {
+    shared: Columns = {
         "bounce_type": _text(payload.get("bounceType")),
         "bounce_subtype": _text(payload.get("bounceSubType")),
         "feedback_id": _text(payload.get("feedbackId")),
@@ -220,7 +221,7 @@ def _complaint(payload: Record, mail: Record, destination: list[str], sent_at: i
         for r in items
     ]
     arrival = payload.get("arrivalDate")
-    shared = {
+    shared: Columns = {
         "complaint_feedback_type": _text(payload.get("complaintFeedbackType")),
         "complaint_subtype": _text(payload.get("complaintSubType")),
         "complaint_arrival_at": None
@@ -235,10 +236,11 @@ def _complaint(payload: Record, mail: Record, destination: list[str], sent_at: i
 
 def _delivery(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
     recipients = _addresses(payload.get("recipients"), "delivery.recipients")
-    shared = {
+    shared: Columns = {
         "smtp_response": _text(payload.get("smtpResponse")),
-        "processing_time_ms": _integer(payload.get("processingTimeMillis"),
-                                       "delivery.processingTimeMillis"),
+        "processing_time_ms": _integer(
+            payload.get("processingTimeMillis"), "delivery.processingTimeMillis"
+        ),
         "reporting_mta": _text(payload.get("reportingMTA")),
         "remote_mta_ip": _text(payload.get("remoteMtaIp")),
     }
@@ -246,20 +248,18 @@ def _delivery(payload: Record, mail: Record, destination: list[str], sent_at: in
     return recipients, shared, [], at, ""
 
 
-def _delivery_delay(
-    payload: Record, mail: Record, destination: list[str], sent_at: int
-) -> Parsed:
+def _delivery_delay(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
     items = _objects(payload.get("delayedRecipients"), "deliveryDelay.delayedRecipients")
     recipients = [
         _address(r.get("emailAddress"), "deliveryDelay.delayedRecipients[].emailAddress")
         for r in items
     ]
-    per = [
+    per: list[Columns] = [
         {"delay_status": _text(r.get("status")), "diagnostic_code": _text(r.get("diagnosticCode"))}
         for r in items
     ]
     expires = payload.get("expirationTime")
-    shared = {
+    shared: Columns = {
         "delay_type": _text(payload.get("delayType")),
         "delay_expires_at": None
         if expires is None
@@ -271,7 +271,7 @@ def _delivery_delay(
 
 
 def _open(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
-    shared = {
+    shared: Columns = {
         "ip_address": _text(payload.get("ipAddress")),
         "user_agent": _text(payload.get("userAgent")),
     }
@@ -280,7 +280,7 @@ def _open(payload: Record, mail: Record, destination: list[str], sent_at: int) -
 
 
 def _click(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
-    shared = {
+    shared: Columns = {
         "link": _text(payload.get("link")),
         "link_tags": _tags(payload.get("linkTags"), "click.linkTags"),
         "ip_address": _text(payload.get("ipAddress")),
@@ -298,12 +298,14 @@ def _subscription(payload: Record, mail: Record, destination: list[str], sent_at
     if unsubscribe_all is not None and not isinstance(unsubscribe_all, bool):
         raise BadRecord(f"subscription.newTopicPreferences.unsubscribeAll: {unsubscribe_all!r}")
     topics: dict[str, str] = {}
-    for item in _objects(prefs.get("topicSubscriptionStatus") or [],
-                         "subscription.newTopicPreferences.topicSubscriptionStatus"):
+    for item in _objects(
+        prefs.get("topicSubscriptionStatus") or [],
+        "subscription.newTopicPreferences.topicSubscriptionStatus",
+    ):
         name = _text(item.get("topicName"))
         if name is not None:
             topics[name] = _text(item.get("subscriptionStatus")) or ""
-    shared = {
+    shared: Columns = {
         "contact_list": _text(payload.get("contactList")),
         "subscription_source": _text(payload.get("source")),
         "unsubscribe_all": unsubscribe_all,

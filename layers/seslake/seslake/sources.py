@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from seslake.ingest import IngestStats, Ingestor, paused_gc
+from seslake.ingest import Ingestor, IngestStats, paused_gc
 from seslake.lake import READ_CHUNK, Lake
 
 if TYPE_CHECKING:
@@ -35,8 +35,11 @@ def find_files(sources: Iterable[str]) -> list[Path]:
         elif path.is_dir():
             for found in sorted(path.rglob("*")):
                 rel = found.relative_to(path).parts
-                if (found.is_file() and not any(p.startswith(".") for p in rel)
-                        and found.suffix.lower() not in _SKIP_IN_FOLDERS):
+                if (
+                    found.is_file()
+                    and not any(p.startswith(".") for p in rel)
+                    and found.suffix.lower() not in _SKIP_IN_FOLDERS
+                ):
                     files.append(found)
         else:
             raise FileNotFoundError(f"no such file or folder: {source}")
@@ -86,9 +89,14 @@ def s3_objects(event: dict[str, Any]) -> list[S3Object]:
     for record in event.get("Records", []):
         s3 = record["s3"]
         obj = s3["object"]
-        objects.append(S3Object(s3["bucket"]["name"], unquote_plus(obj["key"]),
-                                str(obj.get("eTag") or obj.get("etag") or ""),
-                                int(obj.get("size") or 0)))
+        objects.append(
+            S3Object(
+                s3["bucket"]["name"],
+                unquote_plus(obj["key"]),
+                str(obj.get("eTag") or obj.get("etag") or ""),
+                int(obj.get("size") or 0),
+            )
+        )
     return objects
 
 
@@ -132,5 +140,7 @@ def check_trigger(obj: S3Object, raw_prefix: str, lake: Lake) -> None:
     if lake_uri.startswith(f"s3://{obj.bucket}/{raw_prefix}") or (
         f"s3://{obj.bucket}/{raw_prefix}".startswith(lake_uri)
     ):
-        raise TriggerError(f"the lake {lake.uri} overlaps the raw prefix {raw_prefix!r}: "
-                           "writing would trigger ingest again")
+        raise TriggerError(
+            f"the lake {lake.uri} overlaps the raw prefix {raw_prefix!r}: "
+            "writing would trigger ingest again"
+        )

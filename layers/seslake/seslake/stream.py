@@ -126,8 +126,11 @@ class JsonSplitter:
         if self._junk:
             last = self._junk_line + len(self._junk) - 1
             span = f"line {last}" if last == self._junk_line else f"lines {self._junk_line}-{last}"
-            yield Piece(b"\n".join(self._junk), self._junk_line,
-                        error=f"not JSON ({span}): {self._junk_error}")
+            yield Piece(
+                b"\n".join(self._junk),
+                self._junk_line,
+                error=f"not JSON ({span}): {self._junk_error}",
+            )
             self._junk = []
 
     def _on_line(self, line: bytes) -> Iterator[Piece]:

@@ -18,8 +18,10 @@ def report(stats: IngestStats, logger: Logger, metrics: Metrics, **context: Any)
     if stats.quarantine_reasons:
         summary["quarantine_reasons"] = dict(stats.quarantine_reasons)
     if stats.failed:
-        logger.error("ingest could not write", extra={**summary, **context,
-                                                      "failed_inputs": list(stats.failed)})
+        logger.error(
+            "ingest could not write",
+            extra={**summary, **context, "failed_inputs": list(stats.failed)},
+        )
     elif stats.quarantined:
         logger.warning("ingest quarantined records", extra={**summary, **context})
     else:
@@ -29,6 +31,7 @@ def report(stats: IngestStats, logger: Logger, metrics: Metrics, **context: Any)
     metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=stats.quarantined)
     metrics.add_metric(name="WriteFailures", unit=MetricUnit.Count, value=len(stats.failed))
     for event_type, rows in stats.rows_by_type.items():
-        with single_metric(name="RowsWritten", unit=MetricUnit.Count, value=rows,
-                           namespace=NAMESPACE) as metric:
+        with single_metric(
+            name="RowsWritten", unit=MetricUnit.Count, value=rows, namespace=NAMESPACE
+        ) as metric:
             metric.add_dimension(name="event_type", value=event_type)

@@ -34,7 +34,9 @@ _DICTIONARY = [c.name for c in EVENT_COLUMNS if c.name not in _NO_DICTIONARY]
 def rows_to_table(rows: list[list[Any]]) -> pa.Table:
     """Rows (lists in the order of EVENT_COLUMNS) as an Arrow table of the event schema."""
     columns = zip(*rows, strict=True) if rows else [()] * len(EVENT_COLUMNS)
-    arrays = [_to_array(list(values), c.arrow) for values, c in zip(columns, EVENT_COLUMNS, strict=True)]
+    arrays = [
+        _to_array(list(values), c.arrow) for values, c in zip(columns, EVENT_COLUMNS, strict=True)
+    ]
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 

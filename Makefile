@@ -1,0 +1,66 @@
+# seslake: every verb runs on a fresh clone; each installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.12 is the Lambda runtime: prefer it (pyenv's copy if the shim is not active).
+PYTHON ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && command -v $$p && break; done)
+PY312_DIR := $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do \
+	$$p -c '' >/dev/null 2>&1 && dirname $$(command -v $$p) && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+LAKE ?= lake
+
+.PHONY: help demo test lint validate build deploy bench clean
+
+help:
+	@echo "make demo      ingest the bundled sample events into ./$(LAKE) and show what was written"
+	@echo "make test      run the whole test suite"
+	@echo "make lint      ruff and mypy"
+	@echo "make validate  cfn-lint and sam validate --lint on template.yaml"
+	@echo "make build     sam build (python3.12)"
+	@echo "make deploy    sam deploy --guided"
+	@echo "make bench     ingest benchmarks (figures in the README)"
+
+$(BIN)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "no python3.11+ found"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local,dev]'
+	@touch $@
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	@touch $@
+
+demo: $(BIN)/.installed
+	rm -rf $(LAKE)
+	$(BIN)/seslake ingest events --lake $(LAKE)
+	@echo "--- files written under $(LAKE)/:"
+	@find $(LAKE) -type f | sort | sed 's/^/  /'
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+validate: $(BIN)/.installed $(SAM_VENV)/.installed
+	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+build: $(SAM_VENV)/.installed
+	@test -n "$(PY312_DIR)" || { echo "sam build needs python3.12 on this machine"; exit 1; }
+	PATH="$(PY312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam $(LAKE) build bench/out

@@ -1,0 +1,95 @@
+"""template.yaml wiring, read as data: what the ingest path needs to be safe and complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tests.conftest import ROOT
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt ...) as plain values."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+TEMPLATE: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def test_functions_run_python312_with_the_layer() -> None:
+    assert TEMPLATE["Globals"]["Function"]["Runtime"] == "python3.12"
+    assert TEMPLATE["Globals"]["Function"]["Layers"] == [{"Ref": "SeslakeLayer"}]
+    assert RESOURCES["SeslakeLayer"]["Metadata"]["BuildMethod"] == "python3.12"
+
+
+def test_sqs_trigger_reports_batch_item_failures_and_has_a_dlq() -> None:
+    queue_event = RESOURCES["IngestSnsFunction"]["Properties"]["Events"]["Queue"]["Properties"]
+    assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    redrive = RESOURCES["EventsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"GetAtt": "EventsDeadLetterQueue.Arn"}
+
+
+def test_s3_function_has_an_on_failure_destination_and_reads_only_the_raw_prefix() -> None:
+    props = RESOURCES["IngestS3Function"]["Properties"]
+    assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    rules = props["Events"]["RawObject"]["Properties"]["Filter"]["S3Key"]["Rules"]
+    assert rules == [{"Name": "prefix", "Value": {"Sub": "${RawPrefix}/"}}]
+
+
+def test_every_event_type_is_published_to_the_topic() -> None:
+    destination = RESOURCES["ConfigurationSetSnsDestination"]["Properties"]["EventDestination"]
+    assert sorted(destination["MatchingEventTypes"]) == sorted(
+        [
+            "send",
+            "reject",
+            "bounce",
+            "complaint",
+            "delivery",
+            "open",
+            "click",
+            "renderingFailure",
+            "deliveryDelay",
+            "subscription",
+        ]
+    )
+
+
+def test_topic_policy_lets_only_ses_of_this_account_publish() -> None:
+    (statement,) = RESOURCES["EventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "aws:SourceArn" in statement["Condition"]["StringLike"]
+
+
+def test_bucket_is_encrypted_private_and_tls_only() -> None:
+    bucket = RESOURCES["LakeBucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    (deny,) = RESOURCES["LakeBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_function_policies_name_actions_and_never_write_the_raw_prefix() -> None:
+    for name, function in of_type("AWS::Serverless::Function").items():
+        for policy in function["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                assert "*" not in "".join(statement["Action"]), name
+                resources = statement["Resource"]
+                resources = resources if isinstance(resources, list) else [resources]
+                if "s3:PutObject" in statement["Action"]:
+                    assert all("${RawPrefix}" not in r["Sub"] for r in resources), name

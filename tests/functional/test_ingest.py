@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from seslake.lake import LocalLake
-from seslake.schema import EVENT_SCHEMA
+from seslake.schema import EVENT_SCHEMA, EVENT_TYPES
 from seslake.sources import ingest_files
 from tests.conftest import SES, load_event, read_events, read_quarantine
 
@@ -24,21 +24,7 @@ def write_lines(path: Path, records: list[Any]) -> Path:
 def test_layout_types_and_compression(tmp_path: Path) -> None:
     ingest_files([SES / "envelopes/firehose-batch.txt"], LocalLake(tmp_path))
     files = sorted((tmp_path / "ses_events").rglob("*.parquet"))
-    assert {f.parent.parent.name for f in files} == {
-        f"event_type={t}"
-        for t in (
-            "send",
-            "reject",
-            "bounce",
-            "complaint",
-            "delivery",
-            "open",
-            "click",
-            "rendering_failure",
-            "delivery_delay",
-            "subscription",
-        )
-    }
+    assert {f.parent.parent.name for f in files} == {f"event_type={t}" for t in EVENT_TYPES}
     assert all(f.parent.name.startswith("dt=") for f in files)
     meta = pq.ParquetFile(files[0])
     assert meta.schema_arrow.equals(EVENT_SCHEMA)

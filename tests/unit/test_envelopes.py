@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from seslake.lake import LocalLake
+from seslake.schema import EVENT_TYPES
 from seslake.sources import ingest_files
 from tests.conftest import SES, read_events, read_quarantine
 
@@ -76,20 +77,7 @@ def test_http_request_file_keeps_the_body_and_quarantines_the_headers(tmp_path: 
 def test_firehose_batch(tmp_path: Path) -> None:
     rows, bad = ingest(tmp_path, "envelopes/firehose-batch.txt")
     assert bad == []
-    assert sorted({r["event_type"] for r in rows}) == sorted(
-        [
-            "send",
-            "reject",
-            "bounce",
-            "complaint",
-            "delivery",
-            "open",
-            "click",
-            "rendering_failure",
-            "delivery_delay",
-            "subscription",
-        ]
-    )
+    assert sorted({r["event_type"] for r in rows}) == sorted(EVENT_TYPES)
 
 
 def test_same_event_through_every_envelope_has_one_identity(tmp_path: Path) -> None:

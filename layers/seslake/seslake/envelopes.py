@@ -139,27 +139,15 @@ def _lambda_records(records: list[Any], origin: str, identity: str, depth: int) 
             continue
         sns = record.get("Sns")
         if isinstance(sns, dict):
-            unit_origin = f"sns:{sns.get('MessageId', i)}"
-            message = sns.get("Message")
-            yield from _parse_inner(
-                message,
-                "SNS Message",
-                message if isinstance(message, str) else orjson.dumps(record),
-                unit_origin,
-                unit_origin,
-                depth,
-            )
+            unit = (f"sns:{sns.get('MessageId', i)}", sns.get("Message"), "SNS Message")
         elif "body" in record:
-            unit_origin = f"sqs:{record.get('messageId', i)}"
-            body = record["body"]
-            yield from _parse_inner(
-                body,
-                "SQS body",
-                body if isinstance(body, str) else orjson.dumps(record),
-                unit_origin,
-                unit_origin,
-                depth,
-            )
+            unit = (f"sqs:{record.get('messageId', i)}", record["body"], "SQS body")
+        else:
+            unit = None
+        if unit is not None:
+            unit_origin, payload, what = unit
+            original = payload if isinstance(payload, str) else orjson.dumps(record)
+            yield from _parse_inner(payload, what, original, unit_origin, unit_origin, depth)
         elif "s3" in record:
             yield Leaf(
                 None,

@@ -37,7 +37,7 @@ $(SAM_VENV)/.installed:
 
 demo: $(BIN)/.installed
 	rm -rf $(LAKE)
-	$(BIN)/seslake ingest events --lake $(LAKE)
+	$(BIN)/seslake ingest events/ses events/ingest_sns --lake $(LAKE)
 	@echo "--- files written under $(LAKE)/:"
 	@find $(LAKE) -type f | sort | sed 's/^/  /'
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gc
+import re
 import time
 import zlib
 from collections import Counter
@@ -186,7 +187,7 @@ def _payload_fields(unit: bytes | str) -> dict[str, str]:
 
 def _reason_kind(reason: str) -> str:
     """A short, countable family of a quarantine reason (for logs and metrics)."""
-    return reason.split(":", 1)[0][:60]
+    return re.split(r":| \(", reason, maxsplit=1)[0][:60]
 
 
 def _counting(chunks: Iterable[bytes], on_bytes: Callable[[int], None]) -> Iterator[bytes]:

@@ -24,9 +24,10 @@ from seslake.schema import EVENT_COLUMNS, EVENT_SCHEMA, EVENTS_TABLE
 
 QUARANTINE_PREFIX = "quarantine"
 #: Rows held in memory, across partitions, before they are spilled as row groups.
-BUFFER_ROWS = 40_000
-#: Outputs smaller than this stay in memory until uploaded.
-SPOOL_BYTES = 16 << 20
+BUFFER_ROWS = 20_000
+#: Outputs smaller than this stay in memory until uploaded; larger ones go to a temporary file.
+#: Small, because one input can feed hundreds of partitions (types x days) at once.
+SPOOL_BYTES = 256 << 10
 _NO_DICTIONARY = {"raw", "event_id"}
 _DICTIONARY = [c.name for c in EVENT_COLUMNS if c.name not in _NO_DICTIONARY]
 

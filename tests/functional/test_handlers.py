@@ -12,7 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from seslake.errors import LakeWriteError, TriggerError
 from tests.conftest import ROOT, SES, load_event, read_events, read_quarantine
 
 BUCKET = "seslake-local"
@@ -89,15 +91,27 @@ def test_only_records_whose_write_failed_are_retried(bucket: str, lambda_context
     assert response == {"batchItemFailures": [{"itemIdentifier": bounce_record["messageId"]}]}
 
 
-def test_a_batch_that_cannot_be_written_at_all_fails_whole(
-    moto_aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("event_file", "error", "message"),
+    [
+        # A whole SQS batch that cannot be written fails whole: the queue retries it.
+        ("ingest_sns/sqs-sns-wrapped.json", BatchProcessingError, "All records failed"),
+        # A direct SNS invocation raises, so Lambda retries it, then its on-failure destination.
+        ("ingest_sns/sns-direct.json", LakeWriteError, "no-such-bucket"),
+    ],
+)
+def test_an_unwritable_lake_fails_the_invocation(
+    moto_aws: None,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    event_file: str,
+    error: type[Exception],
+    message: str,
 ) -> None:
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-
     monkeypatch.setenv("LAKE_URI", "s3://no-such-bucket/lake")
     handler = load_handler("ingest_sns")
-    with pytest.raises(BatchProcessingError, match="All records failed"):
-        handler.lambda_handler(load_event("ingest_sns/sqs-sns-wrapped.json"), lambda_context)
+    with pytest.raises(error, match=message):
+        handler.lambda_handler(load_event(event_file), lambda_context)
 
 
 def test_direct_sns_event(bucket: str, lambda_context: Any, tmp_path: Path) -> None:
@@ -106,17 +120,6 @@ def test_direct_sns_event(bucket: str, lambda_context: Any, tmp_path: Path) -> N
     assert response["rows"] == 1 and response["quarantined"] == 0
     (row,) = read_events(download("lake/", tmp_path))
     assert row["event_type"] == "bounce" and row["ingest_source"].startswith("sns:")
-
-
-def test_direct_sns_write_failure_raises_for_the_retry(
-    moto_aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from seslake.errors import LakeWriteError
-
-    monkeypatch.setenv("LAKE_URI", "s3://no-such-bucket/lake")
-    handler = load_handler("ingest_sns")
-    with pytest.raises(LakeWriteError, match="no-such-bucket"):
-        handler.lambda_handler(load_event("ingest_sns/sns-direct.json"), lambda_context)
 
 
 def s3_event(key: str, etag: str = "abc") -> dict[str, Any]:
@@ -148,8 +151,6 @@ def test_firehose_object_gzip_with_encoded_key(
 
 
 def test_s3_object_outside_the_raw_prefix_is_refused(bucket: str, lambda_context: Any) -> None:
-    from seslake.errors import TriggerError
-
     handler = load_handler("ingest_s3")
     with pytest.raises(TriggerError, match="outside the raw prefix"):
         handler.lambda_handler(s3_event("lake/ses_events/x.parquet"), lambda_context)

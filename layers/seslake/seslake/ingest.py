@@ -62,7 +62,6 @@ class Ingestor:
         self.stats = IngestStats()
         self.ingested_at = now_ms if now_ms is not None else int(time.time() * 1000)
         self._pending_records = 0
-        self._pending_quarantined = 0
         self._pending_reasons: Counter[str] = Counter()
 
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
@@ -124,7 +123,6 @@ class Ingestor:
             self.stats.quarantine_reasons.update(self._pending_reasons)
         self.stats.failed.update(written.failed)
         self._pending_records = 0
-        self._pending_quarantined = 0
         self._pending_reasons = Counter()
         return written
 
@@ -156,7 +154,6 @@ class Ingestor:
         entry.update(_payload_fields(leaf.unit))
         self.writer.quarantine(entry, leaf.identity)
         self._pending_records += 1
-        self._pending_quarantined += 1
         self._pending_reasons[_reason_kind(leaf.error)] += 1
 
 

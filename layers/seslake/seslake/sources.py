@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from seslake.errors import TriggerError
 from seslake.ingest import Ingestor, IngestStats, paused_gc
 from seslake.lake import READ_CHUNK, Lake
 
@@ -130,8 +131,6 @@ def env_lake_uri() -> str:
 
 def check_trigger(obj: S3Object, raw_prefix: str, lake: Lake) -> None:
     """Refuse an object outside the raw prefix, or a lake that would re-trigger the function."""
-    from seslake.errors import TriggerError
-
     if not obj.key.startswith(raw_prefix):
         raise TriggerError(
             f"{obj.uri} is outside the raw prefix {raw_prefix!r}: the S3 trigger is misconfigured"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -48,9 +51,152 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ingest.set_defaults(run=_ingest)
 
+    load = commands.add_parser(
+        "load-internal",
+        help="load the company's own data (CSV, JSON lines, Parquet) into ses_requests",
+        description="Each file becomes one Parquet file under <lake>/ses_requests/, named after "
+        "the file name: loading a file again replaces its rows. message_id is required on every "
+        "row; rows without one are reported (file:line) and not loaded, and the exit status is "
+        "3.",
+    )
+    load.add_argument("files", nargs="+", metavar="FILE")
+    _lake_option(load)
+    load.set_defaults(run=_load_internal)
+
+    query = commands.add_parser(
+        "query",
+        help="run a view or Athena SQL over the lake (locally on DuckDB, or --athena)",
+        description="VIEW_OR_SQL is a view or table name (everything it holds) or one Athena "
+        "SQL statement. Locally the views of athena/views run on DuckDB with Athena's semantics.",
+    )
+    query.add_argument("sql", metavar="VIEW_OR_SQL")
+    _engine_options(query)
+    query.set_defaults(run=_query)
+
+    summary = commands.add_parser(
+        "summary",
+        help="success rates by any cohort: summary_by_region's measures, grouped your way",
+    )
+    summary.add_argument(
+        "--by",
+        default="region",
+        help="comma-separated columns of message_facts (internal columns included) or "
+        "tag:NAME for a message tag (default: %(default)s)",
+    )
+    _engine_options(summary)
+    summary.set_defaults(run=_summary)
+
+    journey = commands.add_parser(
+        "journey", help="every step of one message, per recipient, from the send on"
+    )
+    journey.add_argument("message_id", metavar="MESSAGE_ID")
+    journey.add_argument("--recipient", help="only this recipient")
+    _engine_options(journey)
+    journey.set_defaults(run=_journey)
+
     schema = commands.add_parser("schema", help="print the ses_events schema as Markdown")
     schema.set_defaults(run=_schema)
     return parser
+
+
+def _lake_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lake", default=DEFAULT_LAKE, help="folder or s3://bucket/prefix (default: %(default)s)"
+    )
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    _lake_option(parser)
+    parser.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format"
+    )
+    athena = parser.add_argument_group("a deployed stack (instead of the local engine)")
+    athena.add_argument("--athena", action="store_true", help="ask Athena, through awswrangler")
+    athena.add_argument("--stack", help="stack whose outputs name the database and workgroup")
+    athena.add_argument("--database", help="Glue database of the lake")
+    athena.add_argument("--workgroup", help="Athena workgroup")
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    if args.athena:
+        from seslake.athena import AthenaEngine, AthenaError, stack_outputs
+
+        outputs = stack_outputs(args.stack) if args.stack else {}
+        database = args.database or outputs.get("GlueDatabase")
+        workgroup = args.workgroup or outputs.get("AthenaWorkGroup")
+        if not database or not workgroup:
+            raise AthenaError("--athena needs --stack, or --database and --workgroup")
+        return AthenaEngine(database, workgroup)
+    from seslake.lake import local_copy
+    from seslake.local import LocalAthena
+    from seslake.schema import EVENTS_TABLE, REQUESTS_TABLE
+
+    cache = _cache_dir() / args.lake[len("s3://") :] if args.lake.startswith("s3://") else None
+    folder = local_copy(args.lake, cache or Path(args.lake), (EVENTS_TABLE, REQUESTS_TABLE))
+    return LocalAthena(folder)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "seslake" / "s3"
+
+
+def _load_internal(args: argparse.Namespace) -> int:
+    from seslake.internal import _SHOWN, load_internal
+    from seslake.lake import open_lake
+
+    paths = [Path(f) for f in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+    lake = open_lake(args.lake)
+    stats = load_internal(paths, lake)
+    summary = stats.as_dict()
+    summary["lake"] = lake.uri
+    print(orjson.dumps(summary).decode())
+    for rejected in stats.rejected[:_SHOWN]:
+        print(f"seslake: rejected {rejected}", file=sys.stderr)
+    if len(stats.rejected) > _SHOWN:
+        print(f"seslake: ... and {len(stats.rejected) - _SHOWN} more rejected", file=sys.stderr)
+    return 3 if stats.rejected else 0
+
+
+def _run(args: argparse.Namespace, sql: str | Callable[[Any], str]) -> int:
+    from seslake.output import render
+
+    engine = _engine(args)
+    try:
+        text = sql(engine) if callable(sql) else sql
+        table = engine.query(text)
+    finally:
+        engine.close()
+    sys.stdout.write(render(table, args.format))
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    text = args.sql.strip().rstrip(";")
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        text = f"select * from {text}"
+    return _run(args, text)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from seslake.questions import summary_sql
+
+    by = [c.strip() for c in args.by.split(",") if c.strip()]
+
+    def build(engine: Any) -> str:
+        view = next(v for v in engine.views if v.name == "summary_by_region")
+        return summary_sql(view, by, engine.columns("message_facts"))
+
+    return _run(args, build)
+
+
+def _journey(args: argparse.Namespace) -> int:
+    from seslake.questions import journey_sql
+
+    return _run(args, journey_sql(args.message_id, args.recipient))
 
 
 def _ingest(args: argparse.Namespace) -> int:

@@ -99,3 +99,42 @@ def open_lake(location: str, s3_client: S3Client | None = None) -> Lake:
     if "://" in location:
         raise LakeLocationError(f"unsupported lake location {location!r}: a folder or s3://...")
     return LocalLake(location)
+
+
+def local_copy(
+    location: str,
+    cache: Path,
+    tables: tuple[str, ...],
+    s3_client: S3Client | None = None,
+) -> Path:
+    """A folder holding the Parquet files of `tables` of the lake at `location`.
+
+    A local lake is its own folder. An S3 lake is copied into `cache` (files already there with
+    the same size are not downloaded again; files gone from S3 are removed), so a local engine
+    can read it.
+    """
+    lake = open_lake(location, s3_client)
+    if isinstance(lake, LocalLake):
+        return lake.root
+    assert isinstance(lake, S3Lake)
+    wanted: dict[Path, tuple[str, int]] = {}
+    paginator = lake.client.get_paginator("list_objects_v2")
+    try:
+        for table in tables:
+            for page in paginator.paginate(Bucket=lake.bucket, Prefix=lake._key(table + "/")):
+                for item in page.get("Contents", []):
+                    key = item["Key"]
+                    if key.endswith(".parquet"):
+                        wanted[cache / key[len(lake.prefix) :]] = (key, item["Size"])
+        for path, (key, size) in wanted.items():
+            if path.is_file() and path.stat().st_size == size:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lake.client.download_file(lake.bucket, key, str(path))
+    except Exception as exc:  # boto3 raises several unrelated types for one failure
+        raise LakeLocationError(f"cannot read {lake.uri}: {exc}") from exc
+    for table in tables:
+        for stale in (cache / table).rglob("*.parquet") if (cache / table).is_dir() else ():
+            if stale not in wanted:
+                stale.unlink()
+    return cache

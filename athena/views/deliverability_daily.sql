@@ -1,0 +1,62 @@
+-- deliverability_daily: one row per UTC day of sending (the day of sent_at).
+-- Reads message_status. Counts are of (message_id, recipient) pairs. bounce_rate counts hard
+-- (Permanent) bounces over sent, as SES computes its reputation metric; complaint_rate is
+-- complaints over delivered. The flags compare them with the SES account thresholds:
+-- bounce rate 5% review / 10% pause, complaint rate 0.1% review / 0.5% pause.
+create or replace view deliverability_daily as
+
+with statuses as (
+
+    select * from message_status
+
+),
+
+counted as (
+
+    select
+        date(sent_at) as day,
+        count_if(is_sent) as sent,
+        count_if(is_delivered) as delivered,
+        count_if(is_bounced) as bounced,
+        count_if(is_hard_bounced) as hard_bounced,
+        count_if(is_complained) as complained
+    from statuses
+    group by date(sent_at)
+
+),
+
+rated as (
+
+    select
+        counted.*,
+        cast(hard_bounced as double) / nullif(sent, 0) as bounce_rate,
+        cast(complained as double) / nullif(delivered, 0) as complaint_rate
+    from counted
+
+),
+
+final as (
+
+    select
+        day,
+        sent,
+        delivered,
+        bounced,
+        hard_bounced,
+        complained,
+        bounce_rate,
+        complaint_rate,
+        bounce_rate >= 0.05 as is_bounce_review,
+        bounce_rate >= 0.10 as is_bounce_pause,
+        complaint_rate >= 0.001 as is_complaint_review,
+        complaint_rate >= 0.005 as is_complaint_pause,
+        case
+            when bounce_rate >= 0.10 or complaint_rate >= 0.005 then 'pause'
+            when bounce_rate >= 0.05 or complaint_rate >= 0.001 then 'review'
+            else 'ok'
+        end as reputation_status
+    from rated
+
+)
+
+select * from final

@@ -1,0 +1,68 @@
+"""The same questions against a deployed stack: Athena through awswrangler.
+
+Used by `seslake query/summary/journey --athena`. The workgroup and database come from flags or
+from the stack's outputs (`GlueDatabase`, `AthenaWorkGroup`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import SeslakeError
+from .views import View, load_views
+
+
+class AthenaError(SeslakeError):
+    """Athena or the stack could not answer."""
+
+
+def stack_outputs(stack: str, session: Any = None) -> dict[str, str]:
+    """The outputs of a CloudFormation stack, by key."""
+    import boto3
+
+    client = (session or boto3.Session()).client("cloudformation")
+    try:
+        stacks = client.describe_stacks(StackName=stack)["Stacks"]
+    except Exception as exc:  # botocore raises ClientError and several connection errors
+        raise AthenaError(f"cannot read stack {stack!r}: {exc}") from exc
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+class AthenaEngine:
+    """Runs Athena SQL in a workgroup and database; results as Arrow tables."""
+
+    def __init__(self, database: str, workgroup: str, session: Any = None) -> None:
+        self.database = database
+        self.workgroup = workgroup
+        self.session = session
+        self.views: list[View] = load_views()
+
+    def query(self, sql: str) -> pa.Table:
+        import awswrangler as wr
+
+        try:
+            frame = wr.athena.read_sql_query(
+                sql,
+                database=self.database,
+                workgroup=self.workgroup,
+                ctas_approach=False,
+                boto3_session=self.session,
+            )
+        except Exception as exc:  # awswrangler wraps Athena failures in its own types
+            raise AthenaError(f"Athena query failed: {exc}") from exc
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    def columns(self, table: str) -> list[str]:
+        import awswrangler as wr
+
+        types = wr.catalog.get_table_types(
+            database=self.database, table=table, boto3_session=self.session
+        )
+        if types is None:
+            raise AthenaError(f"no table or view {table} in Glue database {self.database}")
+        return list(types)
+
+    def close(self) -> None:
+        """Nothing to release: every query is its own Athena execution."""

@@ -1,0 +1,255 @@
+"""The company's own data, `ses_requests`: one row per message it asked SES to send.
+
+Internal files (CSV, JSON lines or Parquet) become one Parquet file each under
+`<lake>/ses_requests/`, named after the input file's name: loading the same file again replaces
+its rows instead of adding them. Every column is kept; names are lowercased to Athena's
+`snake_case`; `message_id` is required on every row, `recipient`, `request_time` and `region`
+always exist (NULL when the file has none).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .errors import BadRecord, SeslakeError
+from .lake import Lake
+from .normalize import bare_address
+from .schema import REQUEST_KEY_COLUMNS, REQUESTS_TABLE
+from .timestamps import to_epoch_ms
+
+_KEY_TYPES = {c.name: c.arrow for c in REQUEST_KEY_COLUMNS}
+_NAME = re.compile(r"[^0-9a-z_]+")
+#: How many rejected rows an InternalFileError lists before summarizing.
+_SHOWN = 10
+
+
+class InternalFileError(SeslakeError):
+    """An internal data file cannot be loaded as a whole (format, columns)."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that was not loaded: where it is and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass
+class LoadStats:
+    files: int = 0
+    rows: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "rows": self.rows,
+            "rejected": len(self.rejected),
+            "columns": self.columns,
+        }
+
+
+def column_name(name: str) -> str:
+    """An internal column name as Athena spells it: `Email Type` -> `email_type`."""
+    cleaned = _NAME.sub("_", name.strip().lower()).strip("_")
+    return cleaned or "column"
+
+
+def _sniff(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if head.startswith(b"PAR1") or suffix == ".parquet":
+        return "parquet"
+    if suffix in (".json", ".jsonl", ".ndjson") or head.lstrip()[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def _read_jsonl(path: Path) -> tuple[pa.Table, list[int]]:
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                raise InternalFileError(f"{path}:{number}: not JSON ({error})") from None
+            if not isinstance(value, dict):
+                raise InternalFileError(f"{path}:{number}: expected a JSON object per line")
+            rows.append(
+                {
+                    k: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
+                    for k, v in value.items()
+                }
+            )
+            lines.append(number)
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    columns = {n: [row.get(n) for row in rows] for n in names}
+    try:
+        table = pa.table({n: pa.array(v) for n, v in columns.items()})
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise InternalFileError(f"{path}: a column mixes types ({error})") from None
+    return table, lines
+
+
+def _read(path: Path) -> tuple[pa.Table, list[int]]:
+    """The file as a table, and the line (or row) number of each row."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    kind = _sniff(path, head)
+    try:
+        if kind == "parquet":
+            table = pq.read_table(path)
+            return table, list(range(1, table.num_rows + 1))
+        if kind == "jsonl":
+            return _read_jsonl(path)
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+        text_columns = {
+            raw: pa.string()
+            for raw in header
+            if column_name(raw) in ("message_id", "recipient", "region")
+        }
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=text_columns, strings_can_be_null=True
+            ),
+        )
+        # Line 1 is the header: row n is on line n + 1 (quoted line breaks aside).
+        return table, list(range(2, table.num_rows + 2))
+    except (pa.ArrowInvalid, OSError) as error:
+        raise InternalFileError(f"{path}: cannot be read as {kind} ({error})") from None
+
+
+def _renamed(table: pa.Table, path: Path) -> pa.Table:
+    names = [column_name(n) for n in table.column_names]
+    seen: dict[str, str] = {}
+    for raw, name in zip(table.column_names, names, strict=True):
+        if name in seen:
+            raise InternalFileError(
+                f"{path}: columns {seen[name]!r} and {raw!r} both become {name!r}"
+            )
+        seen[name] = raw
+    return table.rename_columns(names)
+
+
+def _timestamp_column(values: pa.ChunkedArray, path: Path) -> tuple[pa.Array, dict[int, str]]:
+    """request_time as UTC milliseconds; rows it cannot read are returned with the reason."""
+    bad: dict[int, str] = {}
+    if pa.types.is_timestamp(values.type):
+        if values.type.tz is not None:
+            values = pc.cast(values, pa.timestamp("ms", tz="UTC")).cast(pa.timestamp("ms"))
+        return pc.cast(values, pa.timestamp("ms")).combine_chunks(), bad
+    if pa.types.is_date(values.type):
+        return pc.cast(values, pa.timestamp("ms")).combine_chunks(), bad
+    if not (pa.types.is_string(values.type) or pa.types.is_null(values.type)):
+        raise InternalFileError(f"{path}: request_time is {values.type}, expected timestamps")
+    out: list[int | None] = []
+    for index, value in enumerate(values.to_pylist()):
+        if value is None or not str(value).strip():
+            out.append(None)
+            continue
+        try:
+            out.append(to_epoch_ms(str(value).strip(), "request_time"))
+        except BadRecord as error:
+            bad[index] = str(error)
+            out.append(None)
+    return pa.array(out, pa.timestamp("ms")), bad
+
+
+def _clean(
+    name: str, values: pa.ChunkedArray, path: Path
+) -> tuple[pa.Array | pa.ChunkedArray, dict[int, str]]:
+    """One column with its sensible type, and the rows it cannot read (index -> reason)."""
+    if name in ("message_id", "region"):
+        return pc.utf8_trim_whitespace(values.cast(pa.string())), {}
+    if name == "recipient":
+        addresses = [bare_address(v) if v else None for v in values.cast(pa.string()).to_pylist()]
+        return pa.array(addresses, pa.string()), {}
+    if name == "request_time":
+        return _timestamp_column(values, path)
+    if pa.types.is_null(values.type):
+        return values.cast(pa.string()), {}
+    if pa.types.is_timestamp(values.type):
+        utc = pc.cast(values, pa.timestamp("ms", tz=values.type.tz))
+        return utc.cast(pa.timestamp("ms")), {}
+    return values, {}
+
+
+def prepare(path: Path) -> tuple[pa.Table, list[Rejected]]:
+    """An internal file as the ses_requests rows it holds, and the rows it rejects."""
+    table, lines = _read(path)
+    table = _renamed(table, path)
+    if "message_id" not in table.column_names:
+        raise InternalFileError(
+            f"{path}: no message_id column (columns: {', '.join(table.column_names) or 'none'})"
+        )
+    reasons: dict[int, str] = {}
+    message_ids = table.column("message_id").cast(pa.string()).to_pylist()
+    for index, value in enumerate(message_ids):
+        if value is None or not value.strip():
+            reasons[index] = "no message_id"
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in table.column_names:
+        columns[name], bad = _clean(name, table.column(name), path)
+        for index, reason in bad.items():
+            reasons.setdefault(index, reason)
+    for name, arrow_type in _KEY_TYPES.items():
+        if name not in columns:
+            columns[name] = pa.nulls(table.num_rows, arrow_type)
+    ordered = [c.name for c in REQUEST_KEY_COLUMNS] + [
+        n for n in table.column_names if n not in _KEY_TYPES
+    ]
+    result = pa.table({n: columns[n] for n in ordered})
+    if reasons:
+        keep = pa.array([i not in reasons for i in range(table.num_rows)])
+        result = result.filter(keep)
+    rejected = [Rejected(str(path), lines[i], reasons[i]) for i in sorted(reasons)]
+    return result, rejected
+
+
+def output_key(path: Path) -> str:
+    """Where a file's rows go: named after the file name, so a reload replaces them."""
+    digest = hashlib.blake2b(path.name.encode(), digest_size=8).hexdigest()
+    stem = column_name(path.stem)[:40]
+    return f"{REQUESTS_TABLE}/{stem}-{digest}.parquet"
+
+
+def load_internal(paths: Iterable[Path], lake: Lake) -> LoadStats:
+    """Load internal files into the lake's ses_requests table."""
+    stats = LoadStats()
+    for path in paths:
+        table, rejected = prepare(path)
+        stats.files += 1
+        stats.rejected += rejected
+        stats.rows += table.num_rows
+        for name, arrow_type in zip(table.column_names, table.schema.types, strict=True):
+            stats.columns[name] = str(arrow_type)
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+            pq.write_table(table, spool, compression="zstd")
+            spool.seek(0)
+            lake.put_file(output_key(path), spool)
+    return stats

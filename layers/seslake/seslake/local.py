@@ -1,0 +1,182 @@
+"""Athena's SQL on a laptop: DuckDB running the athena/ files over the Parquet lake.
+
+The views are written once, in Athena engine v3 (Trino) SQL. sqlglot translates them to DuckDB,
+and this module fixes the places where a plain translation would give a different answer
+(each has a golden test in tests/sql/test_trino_semantics.py):
+
+- `date_diff(unit, a, b)` counts whole elapsed units in Trino; DuckDB's `date_diff` counts
+  boundaries crossed, its `date_sub` counts elapsed units.
+- `bigint / bigint` is integer division in Trino (truncating toward zero): DuckDB's
+  `integer_division` setting.
+- `json_extract_scalar` returns NULL for an object or array in Trino; DuckDB's `->>` returns
+  its JSON text.
+- `cardinality` of a map or an array: DuckDB's `cardinality` takes both, its `array_length` only
+  arrays.
+- timestamp with time zone is shown and compared in the session time zone: Athena's is UTC, so
+  DuckDB's is pinned to UTC.
+- `count_if` is a bigint in Trino; DuckDB's is a 128-bit integer.
+- partition columns (`event_type`, `dt`) are strings in the Glue table, never dates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from .errors import SeslakeError
+from .schema import (
+    EVENT_COLUMNS,
+    EVENT_PARTITIONS,
+    EVENTS_TABLE,
+    REQUEST_KEY_COLUMNS,
+    REQUESTS_TABLE,
+)
+from .views import View, expand, load_views
+
+#: Glue/Athena column types as DuckDB types, for tables of a lake that has no files yet.
+_DUCKDB_TYPES = {
+    "string": "varchar",
+    "timestamp": "timestamp",
+    "bigint": "bigint",
+    "boolean": "boolean",
+    "double": "double",
+    "date": "date",
+    "array<string>": "varchar[]",
+    "map<string,array<string>>": "map(varchar, varchar[])",
+    "map<string,string>": "map(varchar, varchar)",
+}
+
+_MACROS = (
+    # Trino's json_extract_scalar: NULL unless the value is a scalar.
+    """create or replace macro trino_json_extract_scalar(doc, path) as
+        case when json_type(doc, path) in ('OBJECT', 'ARRAY') then null
+             else json_extract_string(doc, path) end""",
+)
+
+
+class QueryError(SeslakeError):
+    """A query could not be translated or run."""
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    """One Trino construct whose plain DuckDB translation differs, rewritten."""
+    if isinstance(node, exp.DateDiff):
+        unit = node.args.get("unit")
+        unit_name = unit.name if unit is not None else "day"
+        return exp.Anonymous(
+            this="date_sub",
+            expressions=[exp.Literal.string(unit_name.lower()), node.expression, node.this],
+        )
+    if isinstance(node, exp.JSONExtractScalar):
+        path = node.expression
+        path_text = path if not isinstance(path, exp.JSONPath) else exp.Literal.string(path.sql())
+        return exp.Anonymous(this="trino_json_extract_scalar", expressions=[node.this, path_text])
+    if isinstance(node, exp.CountIf) and not isinstance(node.parent, exp.Cast):
+        return exp.cast(node.copy(), exp.DataType.build("bigint"))
+    if isinstance(node, exp.ArraySize):
+        return exp.Anonymous(this="cardinality", expressions=[node.this])
+    return node
+
+
+def to_duckdb(sql: str) -> str:
+    """One Athena (Trino) statement as DuckDB SQL with Athena's semantics."""
+    try:
+        statements = sqlglot.parse(sql, read="athena")
+    except sqlglot.errors.ParseError as error:
+        raise QueryError(f"not valid Athena SQL: {error}") from error
+    trees = [s for s in statements if s is not None]
+    if len(trees) != 1:
+        raise QueryError(f"expected one SQL statement, got {len(trees)}")
+    return trees[0].transform(_rewrite).sql(dialect="duckdb")
+
+
+def _parquet_files(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.rglob("*.parquet"))
+
+
+def _empty_table_sql(name: str, columns: Sequence[tuple[str, str]]) -> str:
+    body = ", ".join(f'"{c}" {_DUCKDB_TYPES[t]}' for c, t in columns)
+    return f"create or replace table {name} ({body})"
+
+
+class LocalAthena:
+    """A DuckDB connection where the lake's tables and views read as in Athena.
+
+    `lake` is a local folder holding `ses_events/` and `ses_requests/` (either may be missing or
+    empty: the table then exists with no rows).
+    """
+
+    def __init__(self, lake: str | os.PathLike[str], views: Sequence[View] | None = None) -> None:
+        self.lake = Path(lake)
+        self.connection = duckdb.connect(":memory:")
+        self.connection.execute("set TimeZone = 'UTC'")
+        self.connection.execute("set integer_division = true")
+        for macro in _MACROS:
+            self.connection.execute(macro)
+        self._register_tables()
+        self.views = list(views) if views is not None else load_views()
+        self._create_views()
+
+    def _register_tables(self) -> None:
+        events = self.lake / EVENTS_TABLE
+        if _parquet_files(events):
+            partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
+            self.connection.execute(
+                f"create or replace view {EVENTS_TABLE} as select * from read_parquet("
+                f"'{events.as_posix()}/**/*.parquet', hive_partitioning = true, "
+                f"hive_types = {{{partitions}}}, union_by_name = true)"
+            )
+        else:
+            columns = [(c.name, c.glue) for c in (*EVENT_COLUMNS, *EVENT_PARTITIONS)]
+            self.connection.execute(_empty_table_sql(EVENTS_TABLE, columns))
+        requests = self.lake / REQUESTS_TABLE
+        if _parquet_files(requests):
+            self.connection.execute(
+                f"create or replace view {REQUESTS_TABLE} as select * from read_parquet("
+                f"'{requests.as_posix()}/**/*.parquet', hive_partitioning = false, "
+                "union_by_name = true)"
+            )
+        else:
+            columns = [(c.name, c.glue) for c in REQUEST_KEY_COLUMNS]
+            self.connection.execute(_empty_table_sql(REQUESTS_TABLE, columns))
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of a table or view, in order."""
+        return [row[0] for row in self.connection.execute(f"describe {table}").fetchall()]
+
+    def _create_views(self) -> None:
+        request_columns = self.columns(REQUESTS_TABLE)
+        for view in self.views:
+            statement = to_duckdb(expand(view.sql, request_columns))
+            try:
+                self.connection.execute(statement)
+            except duckdb.Error as error:
+                raise QueryError(f"view {view.name} failed locally: {error}") from error
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one Athena SQL statement; the result as an Arrow table."""
+        statement = to_duckdb(sql)
+        try:
+            return self.connection.sql(statement).to_arrow_table()
+        except duckdb.Error as error:
+            raise QueryError(str(error).splitlines()[0]) from error
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def local_athena(lake: str | os.PathLike[str]) -> Iterator[LocalAthena]:
+    """A LocalAthena over `lake`, closed afterwards."""
+    engine = LocalAthena(lake)
+    try:
+        yield engine
+    finally:
+        engine.close()

@@ -1,0 +1,90 @@
+"""The questions the CLI asks, as Athena SQL built from the view files.
+
+`summary_sql` reuses summary_by_region's own query, grouped by other columns, so every cohort
+summary counts by the same rules as the view. The SQL returned runs on Athena or locally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import sqlglot
+from sqlglot import exp
+
+from .errors import SeslakeError
+from .views import View
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TAG = re.compile(r"^tag:([A-Za-z0-9_.:\-]+)$")
+
+
+class QuestionError(SeslakeError):
+    """A question cannot be asked as given (unknown column, bad name)."""
+
+
+def quote(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def cohort(spec: str, columns: Sequence[str]) -> tuple[exp.Expr, str]:
+    """`region` or `tag:campaign` as (expression over message_facts, output column name)."""
+    tag = _TAG.match(spec)
+    if tag:
+        name = tag.group(1)
+        alias = "tag_" + re.sub(r"[^0-9a-z_]+", "_", name.lower())
+        expression = sqlglot.parse_one(
+            f"element_at(element_at(tags, {quote(name)}), 1)", read="athena"
+        )
+        return expression, alias
+    if not _IDENTIFIER.match(spec) or spec not in columns:
+        raise QuestionError(
+            f"cannot group by {spec!r}: use a column of message_facts or tag:NAME "
+            f"(columns: {', '.join(columns)})"
+        )
+    return exp.column(spec), spec
+
+
+def summary_sql(summary_view: View, by: Sequence[str], columns: Sequence[str]) -> str:
+    """summary_by_region's query, grouped by the `by` cohorts instead of region."""
+    if not by:
+        raise QuestionError("summary needs at least one column to group by")
+    cohorts = [cohort(spec, columns) for spec in by]
+    tree = sqlglot.parse_one(summary_view.body, read="athena")
+    if not isinstance(tree, exp.Select):
+        raise QuestionError(f"{summary_view.name} does not end in a select")
+    for select in list(tree.find_all(exp.Select)):
+        grouped = select.args.get("group") is not None
+        projections = []
+        for projection in select.expressions:
+            if isinstance(projection, exp.Column) and projection.name == "region":
+                for expression, alias in cohorts:
+                    projections.append(
+                        exp.alias_(expression.copy(), alias) if grouped else exp.column(alias)
+                    )
+            else:
+                projections.append(projection)
+        select.set("expressions", projections)
+        if grouped:
+            group = select.args["group"]
+            keys = []
+            for key in group.expressions:
+                if isinstance(key, exp.Column) and key.name == "region":
+                    keys += [expression.copy() for expression, _ in cohorts]
+                else:
+                    keys.append(key)
+            group.set("expressions", keys)
+    ordered = tree.order_by(*[f"{alias} nulls last" for _, alias in cohorts], copy=False)
+    return str(ordered.sql(dialect="athena"))
+
+
+def journey_sql(message_id: str, recipient: str | None = None) -> str:
+    """The steps of one message, for one recipient or all of them."""
+    where = f"message_id = {quote(message_id)}"
+    if recipient:
+        where += f" and recipient = {quote(recipient.strip().lower())}"
+    return (
+        "select recipient, step, event_type, event_at, seconds_since_sent, detail "
+        f"from recipient_journey where {where} order by recipient, step"
+    )

@@ -76,10 +76,16 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         )
     if isinstance(node, exp.JSONExtractScalar):
         path = node.expression
-        path_text = path if not isinstance(path, exp.JSONPath) else exp.Literal.string(path.sql())
-        return exp.Anonymous(this="trino_json_extract_scalar", expressions=[node.this, path_text])
+        if isinstance(path, exp.JSONPath):
+            text = path.sql()
+            if len(text) > 1 and text[0] == text[-1] == "'":
+                text = text[1:-1].replace("''", "'")
+            path = exp.Literal.string(text)
+        return exp.Anonymous(this="trino_json_extract_scalar", expressions=[node.this, path])
     if isinstance(node, exp.CountIf) and not isinstance(node.parent, exp.Cast):
         return exp.cast(node.copy(), exp.DataType.build("bigint"))
+    if isinstance(node, exp.CurrentTimezone):
+        return exp.Anonymous(this="current_setting", expressions=[exp.Literal.string("TimeZone")])
     if isinstance(node, exp.ArraySize):
         return exp.Anonymous(this="cardinality", expressions=[node.this])
     return node

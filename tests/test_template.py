@@ -93,3 +93,60 @@ def test_function_policies_name_actions_and_never_write_the_raw_prefix() -> None
                 resources = resources if isinstance(resources, list) else [resources]
                 if "s3:PutObject" in statement["Action"]:
                     assert all("${RawPrefix}" not in r["Sub"] for r in resources), name
+
+
+def _columns(table: str) -> list[dict[str, str]]:
+    columns: list[dict[str, str]] = RESOURCES[table]["Properties"]["TableInput"][
+        "StorageDescriptor"
+    ]["Columns"]
+    return columns
+
+
+def test_glue_ses_events_columns_equal_the_schema_module() -> None:
+    from seslake.schema import EVENT_PARTITIONS, glue_columns
+
+    assert _columns("SesEventsTable") == glue_columns()
+    keys = RESOURCES["SesEventsTable"]["Properties"]["TableInput"]["PartitionKeys"]
+    assert keys == glue_columns(EVENT_PARTITIONS)
+
+
+def test_glue_ses_requests_has_the_key_columns() -> None:
+    from seslake.schema import REQUEST_KEY_COLUMNS, glue_columns
+
+    assert _columns("SesRequestsTable") == glue_columns(REQUEST_KEY_COLUMNS)
+
+
+def test_partition_projection_covers_every_event_type_and_day() -> None:
+    from seslake.schema import EVENT_TYPES
+
+    params = RESOURCES["SesEventsTable"]["Properties"]["TableInput"]["Parameters"]
+    assert params["projection.enabled"] == "true"
+    assert params["projection.event_type.type"] == "enum"
+    assert params["projection.event_type.values"].split(",") == list(EVENT_TYPES)
+    assert params["projection.dt.type"] == "date"
+    assert params["projection.dt.format"] == "yyyy-MM-dd"
+    assert params["projection.dt.range"].endswith(",NOW+1DAYS")  # open-ended
+    template = params["storage.location.template"]["Sub"]
+    assert template.endswith("/ses_events/event_type=${!event_type}/dt=${!dt}/")
+
+
+def test_views_custom_resource_reruns_with_each_layer_version() -> None:
+    views = RESOURCES["Views"]
+    assert views["Properties"]["ServiceToken"] == {"GetAtt": "CreateViewsFunction.Arn"}
+    assert views["Properties"]["Layer"] == {"Ref": "SeslakeLayer"}
+    assert set(views["DependsOn"]) == {"SesEventsTable", "SesRequestsTable"}
+
+
+def test_workgroup_enforces_encrypted_results_and_a_scan_limit() -> None:
+    config = RESOURCES["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["BytesScannedCutoffPerQuery"] == {"Ref": "BytesScannedCutoffPerQuery"}
+    result = config["ResultConfiguration"]
+    assert result["EncryptionConfiguration"]["EncryptionOption"] in ("SSE_S3", "SSE_KMS")
+
+
+def test_load_internal_is_triggered_by_the_internal_prefix_only() -> None:
+    props = RESOURCES["LoadInternalFunction"]["Properties"]
+    rules = props["Events"]["InternalObject"]["Properties"]["Filter"]["S3Key"]["Rules"]
+    assert rules == [{"Name": "prefix", "Value": {"Sub": "${InternalPrefix}/"}}]
+    assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"

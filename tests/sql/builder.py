@@ -204,7 +204,8 @@ class LakeBuilder:
                 writer = csv.DictWriter(handle, fieldnames=list(names))
                 writer.writeheader()
                 writer.writerows(self.requests)
-            load_internal([path], lake)
+            stats, _ = load_internal([path], lake)
+            assert not stats.rejected, stats.rejected
         return lake_dir
 
     def engine(self) -> LocalAthena:

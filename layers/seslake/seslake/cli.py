@@ -150,7 +150,7 @@ def _load_internal(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
     lake = open_lake(args.lake)
-    stats = load_internal(paths, lake)
+    stats, _ = load_internal(paths, lake)
     summary = stats.as_dict()
     summary["lake"] = lake.uri
     print(orjson.dumps(summary).decode())

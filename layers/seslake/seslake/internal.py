@@ -47,6 +47,7 @@ class Rejected:
     file: str
     line: int
     reason: str
+    values: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
@@ -227,7 +228,10 @@ def prepare(path: Path) -> tuple[pa.Table, list[Rejected]]:
     if reasons:
         keep = pa.array([i not in reasons for i in range(table.num_rows)])
         result = result.filter(keep)
-    rejected = [Rejected(str(path), lines[i], reasons[i]) for i in sorted(reasons)]
+    rejected = [
+        Rejected(str(path), lines[i], reasons[i], table.slice(i, 1).to_pylist()[0])
+        for i in sorted(reasons)
+    ]
     return result, rejected
 
 
@@ -238,18 +242,43 @@ def output_key(path: Path) -> str:
     return f"{REQUESTS_TABLE}/{stem}-{digest}.parquet"
 
 
-def load_internal(paths: Iterable[Path], lake: Lake) -> LoadStats:
-    """Load internal files into the lake's ses_requests table."""
+def quarantine_key(path: Path) -> str:
+    """Where a file's rejected rows are kept, with their reasons."""
+    return "quarantine/" + output_key(path).removesuffix(".parquet") + ".jsonl"
+
+
+def load_internal(paths: Iterable[Path], lake: Lake) -> tuple[LoadStats, pa.Schema | None]:
+    """Load internal files into the lake's ses_requests table.
+
+    Rejected rows are kept under quarantine/ses_requests/ with file, line and reason. Returns the
+    counts and the union of the files' schemas (None when no file was loaded).
+    """
     stats = LoadStats()
+    schemas = []
     for path in paths:
         table, rejected = prepare(path)
         stats.files += 1
         stats.rejected += rejected
         stats.rows += table.num_rows
+        schemas.append(table.schema)
         for name, arrow_type in zip(table.column_names, table.schema.types, strict=True):
             stats.columns[name] = str(arrow_type)
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
             pq.write_table(table, spool, compression="zstd")
-            spool.seek(0)
             lake.put_file(output_key(path), spool)
-    return stats
+        if rejected:
+            with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+                for row in rejected:
+                    entry = {
+                        "file": row.file,
+                        "line": row.line,
+                        "reason": row.reason,
+                        "values": row.values,
+                    }
+                    spool.write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE))
+                lake.put_file(quarantine_key(path), spool)
+    try:
+        merged = pa.unify_schemas(schemas) if schemas else None
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise InternalFileError(f"the files give one column two types: {error}") from None
+    return stats, merged

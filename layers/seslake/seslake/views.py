@@ -16,7 +16,7 @@ from .errors import SeslakeError
 
 #: Where the view files live in a checkout (the layer and the package carry a copy).
 _CANDIDATES = (
-    Path(__file__).resolve().parent / "athena" / "views",
+    Path(__file__).resolve().parent / "sql" / "views",  # a link to athena/, in the layer
     Path(__file__).resolve().parents[3] / "athena" / "views",
 )
 
@@ -55,7 +55,7 @@ def views_dir() -> Path:
     """The athena/views folder of this installation."""
     for candidate in _CANDIDATES:
         if candidate.is_dir():
-            return candidate
+            return candidate.resolve()
     raise ViewError("athena/views not found next to the seslake package")
 
 

@@ -1,0 +1,142 @@
+"""The Glue catalog and Athena, with boto3 only: creating the views, following ses_requests.
+
+The function that creates the views at deploy time and the one that loads internal data both use
+this module; it needs neither pandas nor awswrangler, so it fits in the ingest layer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import SeslakeError
+from .schema import REQUESTS_TABLE
+from .views import View, expand
+
+#: Athena states after which a query will not change again.
+_DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+class CatalogError(SeslakeError):
+    """Athena or Glue refused a statement; the message says which and why."""
+
+
+def glue_type(arrow_type: pa.DataType) -> str:
+    """The Glue (Hive DDL) type of an Arrow type, for internal data columns."""
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "bigint" if arrow_type.bit_width > 32 else "int"
+    if pa.types.is_floating(arrow_type):
+        return "double" if arrow_type.bit_width > 32 else "float"
+    if pa.types.is_decimal(arrow_type):
+        return f"decimal({arrow_type.precision},{arrow_type.scale})"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_list(arrow_type):
+        return f"array<{glue_type(arrow_type.value_type)}>"
+    if pa.types.is_map(arrow_type):
+        return f"map<{glue_type(arrow_type.key_type)},{glue_type(arrow_type.item_type)}>"
+    raise CatalogError(f"no Glue type for Arrow type {arrow_type}")
+
+
+def run_statement(
+    athena: Any,
+    sql: str,
+    database: str,
+    workgroup: str,
+    *,
+    timeout: float = 120.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Run one statement in Athena and wait for it; the query execution id."""
+    started = athena.start_query_execution(
+        QueryString=sql,
+        QueryExecutionContext={"Database": database},
+        WorkGroup=workgroup,
+    )
+    execution_id: str = started["QueryExecutionId"]
+    waited, delay = 0.0, 0.2
+    while True:
+        status = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+        state = status["Status"]["State"]
+        if state == "SUCCEEDED":
+            return execution_id
+        if state in _DONE:
+            reason = status["Status"].get("StateChangeReason", "no reason given")
+            raise CatalogError(f"Athena query {execution_id} {state}: {reason}")
+        if waited >= timeout:
+            raise CatalogError(f"Athena query {execution_id} still {state} after {timeout:.0f} s")
+        sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 5.0)
+
+
+def table_columns(glue: Any, database: str, table: str) -> list[str]:
+    """The column names of a Glue table (partition keys last)."""
+    found = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    columns = found["StorageDescriptor"]["Columns"] + found.get("PartitionKeys", [])
+    return [c["Name"] for c in columns]
+
+
+def create_views(
+    athena: Any,
+    glue: Any,
+    database: str,
+    workgroup: str,
+    views: Sequence[View],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Create or replace every view, in dependency order; the names created.
+
+    The internal-columns marker lists ses_requests' columns as the Glue table has them now.
+    """
+    request_columns = table_columns(glue, database, REQUESTS_TABLE)
+    created = []
+    for view in views:
+        try:
+            run_statement(
+                athena, expand(view.sql, request_columns), database, workgroup, sleep=sleep
+            )
+        except CatalogError as error:
+            raise CatalogError(f"view {view.name}: {error}") from error
+        created.append(view.name)
+    return created
+
+
+def merge_request_columns(glue: Any, database: str, schema: pa.Schema) -> list[str]:
+    """Add the columns of `schema` that the ses_requests Glue table lacks; the names added.
+
+    Columns are only ever added, never dropped or retyped, so files loaded earlier stay readable.
+    """
+    table = glue.get_table(DatabaseName=database, Name=REQUESTS_TABLE)["Table"]
+    descriptor = table["StorageDescriptor"]
+    known = {c["Name"] for c in descriptor["Columns"]}
+    added = [
+        {"Name": field.name, "Type": glue_type(field.type)}
+        for field in schema
+        if field.name not in known
+    ]
+    if not added:
+        return []
+    descriptor["Columns"] = descriptor["Columns"] + added
+    keep = (
+        "Name",
+        "Description",
+        "Owner",
+        "Retention",
+        "StorageDescriptor",
+        "PartitionKeys",
+        "TableType",
+        "Parameters",
+    )
+    glue.update_table(DatabaseName=database, TableInput={k: table[k] for k in keep if k in table})
+    return [c["Name"] for c in added]

@@ -1,0 +1,218 @@
+"""The views custom resource and the internal-data loader, against moto's Athena, Glue and S3.
+
+CloudFormation's side of the custom resource is a real HTTP server on localhost receiving the
+PUT the handler sends to the ResponseURL.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+
+from seslake.schema import REQUEST_KEY_COLUMNS, glue_columns
+from seslake.views import load_views
+from tests.conftest import EVENTS, load_event
+from tests.functional.test_handlers import load_handler
+
+DATABASE = "seslake"
+WORKGROUP = "seslake-seslake"
+BUCKET = "seslake-local"
+
+
+class CloudFormation:
+    """Collects the responses PUT to the custom resource's ResponseURL."""
+
+    def __init__(self) -> None:
+        self.responses: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers["Content-Length"])
+                outer.responses.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/response"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[CloudFormation]:
+    server = CloudFormation()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def catalog(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack's catalog as template.yaml defines it: database, ses_requests, workgroup."""
+    glue: Any = boto3.client("glue")
+    glue.create_database(DatabaseInput={"Name": DATABASE})
+    glue.create_table(
+        DatabaseName=DATABASE,
+        TableInput={
+            "Name": "ses_requests",
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {
+                "Columns": glue_columns(REQUEST_KEY_COLUMNS)
+                + [{"Name": "email_type", "Type": "string"}],
+                "Location": f"s3://{BUCKET}/lake/ses_requests/",
+            },
+        },
+    )
+    boto3.client("athena").create_work_group(Name=WORKGROUP)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("LAKE_URI", f"s3://{BUCKET}/lake")
+    monkeypatch.setenv("GLUE_DATABASE", DATABASE)
+    monkeypatch.setenv("ATHENA_WORKGROUP", WORKGROUP)
+
+
+def athena_queries() -> list[str]:
+    from moto.athena.models import athena_backends
+
+    backend = athena_backends["123456789012"]["us-east-1"]
+    return [execution.query for execution in backend.executions.values()]
+
+
+def request(kind: str, url: str) -> dict[str, Any]:
+    event: dict[str, Any] = copy.deepcopy(load_event("create_views/create.json"))
+    event["RequestType"] = kind
+    event["ResponseURL"] = url
+    if kind != "Create":
+        event["PhysicalResourceId"] = "seslake-views"
+    return event
+
+
+def test_create_runs_every_view_in_dependency_order(
+    catalog: None, cloudformation: CloudFormation, lambda_context: Any
+) -> None:
+    handler = load_handler("create_views")
+    handler.lambda_handler(request("Create", cloudformation.url), lambda_context)
+
+    queries = athena_queries()
+    names = [v.name for v in load_views()]
+    created = [next(line for line in q.splitlines() if line.startswith("create")) for q in queries]
+    assert created == [f"create or replace view {n} as" for n in names]
+    facts = queries[names.index("message_facts")]
+    assert 'requests."email_type" as "email_type"' in facts  # the Glue table's own column
+    (response,) = cloudformation.responses
+    assert response["Status"] == "SUCCESS"
+    assert response["Data"] == {"Views": ",".join(names)}
+    assert response["PhysicalResourceId"] == "seslake-views"
+    assert response["LogicalResourceId"] == "Views"
+
+
+def test_a_failing_view_is_reported_to_cloudformation(
+    catalog: None, cloudformation: CloudFormation, lambda_context: Any
+) -> None:
+    handler = load_handler("create_views")
+
+    def fail_message_status(parsed: dict[str, Any], **_: Any) -> None:
+        execution = parsed["QueryExecution"]
+        if "view message_status" in execution["Query"]:
+            execution["Status"] = {
+                "State": "FAILED",
+                "StateChangeReason": "COLUMN_NOT_FOUND: line 9:9: Column 'x' cannot be resolved",
+            }
+
+    handler.athena().meta.events.register(
+        "after-call.athena.GetQueryExecution", fail_message_status
+    )
+    handler.lambda_handler(request("Update", cloudformation.url), lambda_context)
+
+    (response,) = cloudformation.responses
+    assert response["Status"] == "FAILED"
+    assert "view message_status" in response["Reason"]
+    assert "COLUMN_NOT_FOUND" in response["Reason"]
+    # It stopped there: nothing that reads message_status was attempted.
+    assert not any("view message_facts" in q for q in athena_queries())
+
+
+def test_delete_answers_without_touching_athena(
+    catalog: None, cloudformation: CloudFormation, lambda_context: Any
+) -> None:
+    handler = load_handler("create_views")
+    handler.lambda_handler(request("Delete", cloudformation.url), lambda_context)
+    assert [r["Status"] for r in cloudformation.responses] == ["SUCCESS"]
+    assert athena_queries() == []
+
+
+def upload_internal(key: str, body: bytes) -> dict[str, Any]:
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+    event: dict[str, Any] = copy.deepcopy(load_event("load_internal/s3-object-created.json"))
+    event["Records"][0]["s3"]["object"]["key"] = key
+    return event
+
+
+def test_load_internal_writes_the_table_and_adds_new_columns(
+    catalog: None, lambda_context: Any, tmp_path: Path
+) -> None:
+    handler = load_handler("load_internal")
+    body = (EVENTS / "load_internal/requests.csv").read_bytes()
+    event = upload_internal("internal/incoming/requests.csv", body)
+
+    result = handler.lambda_handler(event, lambda_context)
+
+    (summary,) = result["objects"]
+    assert summary["rows"] == 2 and summary["rejected"] == 0
+    assert summary["columns_added"] == ["campaign"]  # email_type was already there
+    columns = boto3.client("glue").get_table(DatabaseName=DATABASE, Name="ses_requests")
+    names = [c["Name"] for c in columns["Table"]["StorageDescriptor"]["Columns"]]
+    assert names == ["message_id", "recipient", "request_time", "region", "email_type", "campaign"]
+    # the views were re-created so message_facts lists the new column
+    facts = [q for q in athena_queries() if "view message_facts" in q]
+    assert len(facts) == 1 and 'requests."campaign" as "campaign"' in facts[0]
+    keys = [
+        o["Key"]
+        for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="lake/")["Contents"]
+    ]
+    (key,) = keys
+    assert key.startswith("lake/ses_requests/requests-")
+    local = tmp_path / "part.parquet"
+    boto3.client("s3").download_file(BUCKET, key, str(local))
+    assert pq.read_table(local).column("region").to_pylist() == ["eu", "us"]
+
+    # the same file again: same object, no new column, no view re-created
+    again = handler.lambda_handler(event, lambda_context)
+    assert again["objects"][0]["columns_added"] == []
+    assert len([q for q in athena_queries() if "view message_facts" in q]) == 1
+
+
+def test_load_internal_quarantines_rejected_rows_and_refused_files(
+    catalog: None, lambda_context: Any
+) -> None:
+    handler = load_handler("load_internal")
+    event = upload_internal("internal/incoming/part.csv", b"message_id,region\nm1,eu\n,us\n")
+    (summary,) = handler.lambda_handler(event, lambda_context)["objects"]
+    assert (summary["rows"], summary["rejected"]) == (1, 1)
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="lake/quarantine/")["Contents"]
+    (entry,) = [
+        json.loads(line)
+        for line in s3.get_object(Bucket=BUCKET, Key=listed[0]["Key"])["Body"].read().splitlines()
+    ]
+    assert entry["line"] == 3 and entry["reason"] == "no message_id"
+    assert entry["values"] == {"message_id": None, "region": "us"}
+
+    refused = upload_internal("internal/incoming/bad.csv", b"region\neu\n")
+    (outcome,) = handler.lambda_handler(refused, lambda_context)["objects"]
+    assert "no message_id column" in outcome["refused"]

@@ -12,10 +12,12 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 LAKE ?= lake
 
-.PHONY: help demo test lint validate build deploy bench clean
+.PHONY: help demo samples test lint validate build deploy bench clean
 
 help:
-	@echo "make demo      ingest the bundled sample events into ./$(LAKE) and show what was written"
+	@echo "make demo      10,000 messages of SES traffic through the real handlers (moto), answered"
+	@echo "               by the views (DuckDB), self-checked; report in demo/report.html"
+	@echo "make samples   ingest the bundled AWS sample events into ./$(LAKE)"
 	@echo "make test      run the whole test suite"
 	@echo "make lint      ruff and mypy"
 	@echo "make validate  cfn-lint and sam validate --lint on template.yaml"
@@ -36,6 +38,9 @@ $(SAM_VENV)/.installed:
 	@touch $@
 
 demo: $(BIN)/.installed
+	$(BIN)/seslake demo --out demo --keep
+
+samples: $(BIN)/.installed
 	rm -rf $(LAKE)
 	$(BIN)/seslake ingest events/ses events/ingest_sns --lake $(LAKE)
 	@echo "--- files written under $(LAKE)/:"
@@ -63,4 +68,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_bench.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam $(LAKE) build bench/out
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam $(LAKE) demo build bench/out

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from seslake.template import load_template
 
-from tests.conftest import ROOT
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt ...) as plain values."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-TEMPLATE: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+TEMPLATE: dict[str, Any] = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 
 
@@ -40,14 +24,14 @@ def test_sqs_trigger_reports_batch_item_failures_and_has_a_dlq() -> None:
     queue_event = RESOURCES["IngestSnsFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     assert queue_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     redrive = RESOURCES["EventsQueue"]["Properties"]["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == {"GetAtt": "EventsDeadLetterQueue.Arn"}
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
 
 
 def test_s3_function_has_an_on_failure_destination_and_reads_only_the_raw_prefix() -> None:
     props = RESOURCES["IngestS3Function"]["Properties"]
     assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
     rules = props["Events"]["RawObject"]["Properties"]["Filter"]["S3Key"]["Rules"]
-    assert rules == [{"Name": "prefix", "Value": {"Sub": "${RawPrefix}/"}}]
+    assert rules == [{"Name": "prefix", "Value": {"Fn::Sub": "${RawPrefix}/"}}]
 
 
 def test_every_event_type_is_published_to_the_topic() -> None:
@@ -92,7 +76,7 @@ def test_function_policies_name_actions_and_never_write_the_raw_prefix() -> None
                 resources = statement["Resource"]
                 resources = resources if isinstance(resources, list) else [resources]
                 if "s3:PutObject" in statement["Action"]:
-                    assert all("${RawPrefix}" not in r["Sub"] for r in resources), name
+                    assert all("${RawPrefix}" not in r["Fn::Sub"] for r in resources), name
 
 
 def _columns(table: str) -> list[dict[str, str]]:
@@ -126,13 +110,13 @@ def test_partition_projection_covers_every_event_type_and_day() -> None:
     assert params["projection.dt.type"] == "date"
     assert params["projection.dt.format"] == "yyyy-MM-dd"
     assert params["projection.dt.range"].endswith(",NOW+1DAYS")  # open-ended
-    template = params["storage.location.template"]["Sub"]
+    template = params["storage.location.template"]["Fn::Sub"]
     assert template.endswith("/ses_events/event_type=${!event_type}/dt=${!dt}/")
 
 
 def test_views_custom_resource_reruns_with_each_layer_version() -> None:
     views = RESOURCES["Views"]
-    assert views["Properties"]["ServiceToken"] == {"GetAtt": "CreateViewsFunction.Arn"}
+    assert views["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["CreateViewsFunction", "Arn"]}
     assert views["Properties"]["Layer"] == {"Ref": "SeslakeLayer"}
     assert set(views["DependsOn"]) == {"SesEventsTable", "SesRequestsTable"}
 
@@ -148,5 +132,5 @@ def test_workgroup_enforces_encrypted_results_and_a_scan_limit() -> None:
 def test_load_internal_is_triggered_by_the_internal_prefix_only() -> None:
     props = RESOURCES["LoadInternalFunction"]["Properties"]
     rules = props["Events"]["InternalObject"]["Properties"]["Filter"]["S3Key"]["Rules"]
-    assert rules == [{"Name": "prefix", "Value": {"Sub": "${InternalPrefix}/"}}]
+    assert rules == [{"Name": "prefix", "Value": {"Fn::Sub": "${InternalPrefix}/"}}]
     assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"

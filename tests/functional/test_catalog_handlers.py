@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from seslake.schema import REQUEST_KEY_COLUMNS, glue_columns
+from seslake.template import load_handler
 from seslake.views import load_views
 from tests.conftest import EVENTS, load_event
-from tests.functional.test_handlers import load_handler
 
 DATABASE = "seslake"
 WORKGROUP = "seslake-seslake"

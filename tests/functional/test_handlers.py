@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import gzip
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -15,19 +13,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from seslake.errors import LakeWriteError, TriggerError
+from seslake.template import load_handler
 from tests.conftest import ROOT, SES, load_event, read_events, read_quarantine
 
 BUCKET = "seslake-local"
-
-
-def load_handler(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"handler_{name}", ROOT / "functions" / name / "app.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def download(prefix: str, dest: Path) -> Path:

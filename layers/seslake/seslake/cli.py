@@ -94,6 +94,20 @@ def _parser() -> argparse.ArgumentParser:
     _engine_options(journey)
     journey.set_defaults(run=_journey)
 
+    demo = commands.add_parser(
+        "demo",
+        help="the whole product on a laptop: SES traffic through the real handlers in moto, "
+        "answered by the views on DuckDB, checked, and shown as an HTML report",
+    )
+    demo.add_argument("--messages", type=int, default=10_000, help="default: %(default)s")
+    demo.add_argument("--seed", type=int, default=1, help="same seed, same data")
+    demo.add_argument("--out", default="demo", help="output folder (default: %(default)s)")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the lake in OUT/lake for `seslake query`"
+    )
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    demo.set_defaults(run=_demo)
+
     schema = commands.add_parser("schema", help="print the ses_events schema as Markdown")
     schema.set_defaults(run=_schema)
     return parser
@@ -220,6 +234,19 @@ def _ingest(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from seslake.demo.run import run_demo
+
+    if args.messages < 1:
+        raise SystemExit("seslake: --messages must be at least 1")
+    result = run_demo(
+        args.messages, args.seed, Path(args.out), keep=args.keep, progress=not args.no_progress
+    )
+    if result.lake is not None:
+        print(f"Lake kept: seslake query summary_by_region --lake {result.lake}")
+    return 0 if result.ok else 4
 
 
 def _schema(args: argparse.Namespace) -> int:

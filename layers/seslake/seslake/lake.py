@@ -130,7 +130,9 @@ def local_copy(
             if path.is_file() and path.stat().st_size == size:
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            lake.client.download_file(lake.bucket, key, str(path))
+            body = lake.client.get_object(Bucket=lake.bucket, Key=key)["Body"]
+            with path.open("wb") as handle:
+                shutil.copyfileobj(body, handle, 1 << 20)
     except Exception as exc:  # boto3 raises several unrelated types for one failure
         raise LakeLocationError(f"cannot read {lake.uri}: {exc}") from exc
     for table in tables:

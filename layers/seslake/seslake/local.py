@@ -119,8 +119,16 @@ class LocalAthena:
     empty: the table then exists with no rows).
     """
 
-    def __init__(self, lake: str | os.PathLike[str], views: Sequence[View] | None = None) -> None:
+    def __init__(
+        self,
+        lake: str | os.PathLike[str],
+        views: Sequence[View] | None = None,
+        materialize: bool = False,
+    ) -> None:
+        """`materialize` reads the tables into memory once (fast repeated queries over a small
+        lake); by default every query reads the Parquet files, as Athena does."""
         self.lake = Path(lake)
+        self.materialize = materialize
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("set TimeZone = 'UTC'")
         self.connection.execute("set integer_division = true")
@@ -135,7 +143,7 @@ class LocalAthena:
         if _parquet_files(events):
             partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
             self.connection.execute(
-                f"create or replace view {EVENTS_TABLE} as select * from read_parquet("
+                f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
                 f"'{events.as_posix()}/**/*.parquet', hive_partitioning = true, "
                 f"hive_types = {{{partitions}}}, union_by_name = true)"
             )
@@ -145,13 +153,17 @@ class LocalAthena:
         requests = self.lake / REQUESTS_TABLE
         if _parquet_files(requests):
             self.connection.execute(
-                f"create or replace view {REQUESTS_TABLE} as select * from read_parquet("
+                f"create or replace {self._kind} {REQUESTS_TABLE} as select * from read_parquet("
                 f"'{requests.as_posix()}/**/*.parquet', hive_partitioning = false, "
                 "union_by_name = true)"
             )
         else:
             columns = [(c.name, c.glue) for c in REQUEST_KEY_COLUMNS]
             self.connection.execute(_empty_table_sql(REQUESTS_TABLE, columns))
+
+    @property
+    def _kind(self) -> str:
+        return "table" if self.materialize else "view"
 
     def columns(self, table: str) -> list[str]:
         """Column names of a table or view, in order."""

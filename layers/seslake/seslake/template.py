@@ -1,0 +1,224 @@
+"""template.yaml as data, and its resources stood up in moto from their own definitions.
+
+`seslake demo`, `seslake invoke` and the tests build the stack's bucket, topic, queues,
+subscription, Glue database and tables and Athena workgroup from the properties written in
+template.yaml, so what runs locally is what `sam deploy` creates. Only the intrinsic functions
+those properties use are resolved: Ref, Sub, GetAtt.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+from .errors import SeslakeError
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+STACK_NAME = "seslake"
+
+
+class TemplateError(SeslakeError):
+    """template.yaml uses something this local stand-in cannot resolve."""
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, !GetAtt ...) as their long form."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+        return {name: value}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml with short-form tags in their long form (`{"Fn::Sub": ...}`)."""
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506
+    return loaded
+
+
+def load_handler(name: str) -> ModuleType:
+    """functions/<name>/app.py as a fresh module (each function is its own Lambda)."""
+    path = ROOT / "functions" / name / "app.py"
+    if not path.is_file():
+        known = sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").is_file())
+        raise TemplateError(f"no function {name!r} (functions: {', '.join(known)})")
+    spec = importlib.util.spec_from_file_location(f"seslake_function_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LocalStack:
+    """The stack's resources in moto: physical ids by logical id, and their attributes."""
+
+    template: dict[str, Any]
+    physical: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, value: Any) -> Any:
+        """A property value with Ref, Fn::Sub and Fn::GetAtt resolved."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self._ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical, attribute = value["Fn::GetAtt"]
+            return self._get_att(logical, attribute)
+        if set(value) == {"Fn::Sub"}:
+            return self._sub(value["Fn::Sub"])
+        unknown = [k for k in value if k.startswith("Fn::")]
+        if unknown:
+            raise TemplateError(f"cannot resolve {unknown[0]} locally")
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Region": REGION,
+            "AWS::StackName": STACK_NAME,
+            "AWS::Partition": "aws",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.physical:
+            return self.physical[name]
+        raise TemplateError(f"Ref {name}: not a parameter or a resource created locally")
+
+    def _get_att(self, logical: str, attribute: str) -> str:
+        try:
+            return self.attributes[(logical, attribute)]
+        except KeyError:
+            raise TemplateError(f"GetAtt {logical}.{attribute} is not known locally") from None
+
+    def _sub(self, spec: str | list[Any]) -> str:
+        text, extra = (spec, {}) if isinstance(spec, str) else (spec[0], spec[1])
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in extra:
+                return str(self.resolve(extra[name]))
+            if "." in name and not name.startswith("AWS::"):
+                logical, attribute = name.split(".", 1)
+                return self._get_att(logical, attribute)
+            return self._ref(name)
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def properties(self, logical: str) -> dict[str, Any]:
+        resolved: dict[str, Any] = self.resolve(
+            self.template["Resources"][logical].get("Properties", {})
+        )
+        return resolved
+
+    def of_type(self, kind: str) -> list[str]:
+        return [n for n, r in self.template["Resources"].items() if r["Type"] == kind]
+
+    def function_environment(self, logical: str) -> dict[str, str]:
+        """The environment a function gets: Globals merged with its own variables."""
+        variables = dict(
+            self.template.get("Globals", {})
+            .get("Function", {})
+            .get("Environment", {})
+            .get("Variables", {})
+        )
+        own = self.template["Resources"][logical]["Properties"].get("Environment", {})
+        variables.update(own.get("Variables", {}))
+        return {k: str(self.resolve(v)) for k, v in variables.items()}
+
+
+def stand_up(template: dict[str, Any] | None = None, session: Any = None) -> LocalStack:
+    """Create the template's data resources in (moto-backed) AWS; call inside `mock_aws()`."""
+    import boto3
+
+    aws: Any = session or boto3.Session(region_name=REGION)
+    stack = LocalStack(template or load_template())
+    stack.parameters = {
+        name: str(spec["Default"])
+        for name, spec in stack.template.get("Parameters", {}).items()
+        if "Default" in spec
+    }
+    s3, sns, sqs = aws.client("s3"), aws.client("sns"), aws.client("sqs")
+    glue, athena = aws.client("glue"), aws.client("athena")
+    for logical in stack.of_type("AWS::S3::Bucket"):
+        name = stack.properties(logical)["BucketName"]
+        s3.create_bucket(Bucket=name)
+        stack.physical[logical] = name
+        stack.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+    for logical in stack.of_type("AWS::SNS::Topic"):
+        arn = sns.create_topic(Name=stack.properties(logical)["TopicName"])["TopicArn"]
+        stack.physical[logical] = arn
+        stack.attributes[(logical, "TopicArn")] = arn
+    queues = stack.of_type("AWS::SQS::Queue")
+    # Queues without a redrive policy (the dead-letter queues) first.
+    queues.sort(key=lambda n: "RedrivePolicy" in stack.template["Resources"][n]["Properties"])
+    for logical in queues:
+        props = stack.properties(logical)
+        attributes: dict[str, Any] = {
+            "VisibilityTimeout": str(props.get("VisibilityTimeout", 30)),
+            "MessageRetentionPeriod": str(props.get("MessageRetentionPeriod", 345600)),
+        }
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        stack.physical[logical] = url
+        stack.attributes[(logical, "Arn")] = arn
+        stack.attributes[(logical, "QueueName")] = props["QueueName"]
+    for logical in stack.of_type("AWS::SNS::Subscription"):
+        props = stack.properties(logical)
+        raw = str(props.get("RawMessageDelivery", False)).lower()
+        arn = sns.subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes={"RawMessageDelivery": raw},
+        )["SubscriptionArn"]
+        stack.physical[logical] = arn
+    for logical in stack.of_type("AWS::Glue::Database"):
+        props = stack.properties(logical)
+        glue.create_database(DatabaseInput=props["DatabaseInput"])
+        stack.physical[logical] = props["DatabaseInput"]["Name"]
+    for logical in stack.of_type("AWS::Glue::Table"):
+        props = stack.properties(logical)
+        glue.create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+        stack.physical[logical] = props["TableInput"]["Name"]
+    for logical in stack.of_type("AWS::Athena::WorkGroup"):
+        props = stack.properties(logical)
+        config = props.get("WorkGroupConfiguration", {})
+        athena.create_work_group(
+            Name=props["Name"],
+            Configuration={"ResultConfiguration": config.get("ResultConfiguration", {})},
+        )
+        stack.physical[logical] = props["Name"]
+    return stack

@@ -23,7 +23,7 @@ help:
 	@echo "make validate  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build     sam build (python3.12)"
 	@echo "make deploy    sam deploy --guided"
-	@echo "make bench     ingest benchmarks (figures in the README)"
+	@echo "make bench     ingest and demo benchmarks (figures in the README)"
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "no python3.11+ found"; exit 1; }
@@ -66,6 +66,7 @@ deploy: build
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/demo_bench.py
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam $(LAKE) demo build bench/out

@@ -36,7 +36,9 @@ def test_s3_function_has_an_on_failure_destination_and_reads_only_the_raw_prefix
 
 def test_every_event_type_is_published_to_the_topic() -> None:
     destination = RESOURCES["ConfigurationSetSnsDestination"]["Properties"]["EventDestination"]
-    assert sorted(destination["MatchingEventTypes"]) == sorted(
+    assert destination["MatchingEventTypes"] == {"Ref": "EventTypes"}
+    default = TEMPLATE["Parameters"]["EventTypes"]["Default"].split(",")
+    assert sorted(default) == sorted(
         [
             "send",
             "reject",
@@ -134,3 +136,70 @@ def test_load_internal_is_triggered_by_the_internal_prefix_only() -> None:
     rules = props["Events"]["InternalObject"]["Properties"]["Filter"]["S3Key"]["Rules"]
     assert rules == [{"Name": "prefix", "Value": {"Fn::Sub": "${InternalPrefix}/"}}]
     assert props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+
+
+FUNCTIONS = of_type("AWS::Serverless::Function")
+
+
+def test_every_function_has_a_dlq_or_an_on_failure_destination() -> None:
+    for name, function in FUNCTIONS.items():
+        props = function["Properties"]
+        if name == "CreateViewsFunction":  # CloudFormation waits on it and is told every failure
+            continue
+        destination = props.get("EventInvokeConfig", {}).get("DestinationConfig", {})
+        assert destination.get("OnFailure", {}).get("Type") == "SQS", name
+
+
+def test_functions_never_write_under_a_prefix_that_triggers_one() -> None:
+    triggers = {"${RawPrefix}/", "${InternalPrefix}/"}
+    for name, function in FUNCTIONS.items():
+        for statement in function["Properties"].get("Policies", [{}])[0].get("Statement", []):
+            if not {"s3:PutObject", "s3:DeleteObject"} & set(statement["Action"]):
+                continue
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                text = resource["Fn::Sub"] if isinstance(resource, dict) else resource
+                assert not any(f"/{t}" in text for t in triggers), (name, text)
+
+
+def test_no_wildcard_actions_and_no_wildcard_data_resources() -> None:
+    for name, function in FUNCTIONS.items():
+        for statement in function["Properties"].get("Policies", [{}])[0].get("Statement", []):
+            assert all("*" not in action for action in statement["Action"]), name
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                sub = isinstance(resource, dict) and "Fn::Sub" in resource
+                text = resource["Fn::Sub"] if sub else str(resource)
+                assert text != "*" and not text.endswith(":::*"), (name, text)
+
+
+def test_lifecycle_rules_expire_raw_quarantine_and_old_versions() -> None:
+    rules = {
+        r["Id"]: r for r in RESOURCES["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    assert rules["expire-raw"]["ExpirationInDays"] == {"Ref": "RawRetentionDays"}
+    assert rules["expire-quarantine"]["ExpirationInDays"] == {"Ref": "QuarantineRetentionDays"}
+    assert rules["expire-replaced-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+
+
+def test_alarms_cover_the_dlq_quarantine_errors_and_ses_thresholds() -> None:
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    assert set(alarms) >= {
+        "DeadLetterAlarm",
+        "QuarantineAlarm",
+        "IngestErrorsAlarm",
+        "BounceRateAlarm",
+        "ComplaintRateAlarm",
+    }
+    assert alarms["BounceRateAlarm"]["Properties"]["Threshold"] == 0.05
+    assert alarms["ComplaintRateAlarm"]["Properties"]["Threshold"] == 0.001
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_optional_pieces_sit_behind_parameters() -> None:
+    assert RESOURCES["DirectSnsSubscription"]["Condition"] == "DirectSnsTrigger"
+    assert RESOURCES["FirehoseStream"]["Condition"] == "WithFirehose"
+    assert RESOURCES["ConfigurationSetFirehoseDestination"]["Condition"] == "WithFirehose"
+    firehose = RESOURCES["FirehoseStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert firehose["Prefix"] == {"Fn::Sub": "${RawPrefix}/"}  # lands where ingest_s3 listens

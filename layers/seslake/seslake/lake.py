@@ -31,6 +31,15 @@ class Lake(Protocol):
     def url(self, key: str) -> str:
         """Where key lives, as a path or an s3:// URI."""
 
+    def list(self, prefix: str) -> list[tuple[str, int]]:
+        """(key, size) of every object under prefix, sorted by key."""
+
+    def get_bytes(self, key: str) -> bytes:
+        """The whole content of key."""
+
+    def delete(self, keys: list[str]) -> None:
+        """Remove keys (a key already gone is not an error)."""
+
 
 class LocalLake:
     """A lake in a local folder."""
@@ -61,6 +70,24 @@ class LocalLake:
     def url(self, key: str) -> str:
         return str(self._path(key))
 
+    def list(self, prefix: str) -> list[tuple[str, int]]:
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        found = [
+            (p.relative_to(self.root).as_posix(), p.stat().st_size)
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        ]
+        return sorted(found)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
 
 class S3Lake:
     """A lake under s3://bucket/prefix."""
@@ -87,6 +114,29 @@ class S3Lake:
 
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+    def list(self, prefix: str) -> list[tuple[str, int]]:
+        found = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for item in page.get("Contents", []):
+                found.append((item["Key"][len(self.prefix) :], item["Size"]))
+        return sorted(found)
+
+    def get_bytes(self, key: str) -> bytes:
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        return body
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            response = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": self._key(k)} for k in chunk], "Quiet": True},
+            )
+            if response.get("Errors"):
+                error = response["Errors"][0]
+                raise LakeWriteError(f"cannot delete {error.get('Key')}: {error.get('Message')}")
 
 
 def open_lake(location: str, s3_client: S3Client | None = None) -> Lake:

@@ -27,6 +27,9 @@ REGION = "us-east-1"
 STACK_NAME = "seslake"
 
 
+_NO_VALUE = object()  # AWS::NoValue: the property is left out
+
+
 class TemplateError(SeslakeError):
     """template.yaml uses something this local stand-in cannot resolve."""
 
@@ -79,13 +82,16 @@ class LocalStack:
     parameters: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
-        """A property value with Ref, Fn::Sub and Fn::GetAtt resolved."""
+        """A property value with Ref, Fn::Sub, Fn::GetAtt and Fn::If resolved."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(v) for v in value) if v is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
-            return self._ref(value["Ref"])
+            return _NO_VALUE if value["Ref"] == "AWS::NoValue" else self._ref(value["Ref"])
+        if set(value) == {"Fn::If"}:
+            name, then, otherwise = value["Fn::If"]
+            return self.resolve(then if self.condition(name) else otherwise)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
             return self._get_att(logical, attribute)
@@ -94,7 +100,8 @@ class LocalStack:
         unknown = [k for k in value if k.startswith("Fn::")]
         if unknown:
             raise TemplateError(f"cannot resolve {unknown[0]} locally")
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
     def _ref(self, name: str) -> str:
         pseudo = {
@@ -139,8 +146,31 @@ class LocalStack:
         )
         return resolved
 
+    def condition(self, name: str) -> bool:
+        """The value of a template condition for the parameters in use."""
+        return self._truth(self.template.get("Conditions", {})[name])
+
+    def _truth(self, spec: Any) -> bool:
+        if isinstance(spec, dict) and "Condition" in spec:
+            return self.condition(spec["Condition"])
+        if isinstance(spec, dict) and "Fn::Equals" in spec:
+            left, right = (self.resolve(v) for v in spec["Fn::Equals"])
+            return bool(str(left) == str(right))
+        if isinstance(spec, dict) and "Fn::Not" in spec:
+            return not self._truth(spec["Fn::Not"][0])
+        if isinstance(spec, dict) and "Fn::And" in spec:
+            return all(self._truth(v) for v in spec["Fn::And"])
+        if isinstance(spec, dict) and "Fn::Or" in spec:
+            return any(self._truth(v) for v in spec["Fn::Or"])
+        raise TemplateError(f"cannot evaluate condition {spec!r} locally")
+
     def of_type(self, kind: str) -> list[str]:
-        return [n for n, r in self.template["Resources"].items() if r["Type"] == kind]
+        """Logical ids of the resources of a type that this stack's conditions create."""
+        return [
+            n
+            for n, r in self.template["Resources"].items()
+            if r["Type"] == kind and ("Condition" not in r or self.condition(r["Condition"]))
+        ]
 
     def function_environment(self, logical: str) -> dict[str, str]:
         """The environment a function gets: Globals merged with its own variables."""

@@ -10,6 +10,7 @@ PY312_DIR := $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/pytho
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 LAKE ?= lake
 
 .PHONY: help demo samples test lint validate build deploy bench clean
@@ -20,7 +21,7 @@ help:
 	@echo "make samples   ingest the bundled AWS sample events into ./$(LAKE)"
 	@echo "make test      run the whole test suite"
 	@echo "make lint      ruff and mypy"
-	@echo "make validate  cfn-lint and sam validate --lint on template.yaml"
+	@echo "make validate  cfn-lint, sam validate --lint and checkov on template.yaml"
 	@echo "make build     sam build (python3.12)"
 	@echo "make deploy    sam deploy --guided"
 	@echo "make bench     ingest and demo benchmarks (figures in the README)"
@@ -53,9 +54,15 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-validate: $(BIN)/.installed $(SAM_VENV)/.installed
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2,<4'
+	@touch $@
+
+validate: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml
 
 build: $(SAM_VENV)/.installed
 	@test -n "$(PY312_DIR)" || { echo "sam build needs python3.12 on this machine"; exit 1; }
@@ -69,4 +76,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/demo_bench.py
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam $(LAKE) demo build bench/out
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam $(LAKE) demo build bench/out

@@ -21,8 +21,9 @@ def main(sizes: list[int]) -> None:
     results = {}
     for messages in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            result = run_demo(messages, seed=1, out=Path(folder), progress=False,
-                              write=io.StringIO().write)
+            result = run_demo(
+                messages, seed=1, out=Path(folder), progress=False, write=io.StringIO().write
+            )
         total = sum(result.timings.values())
         results[messages] = {
             "stages_s": {k: round(v, 2) for k, v in result.timings.items()},
@@ -31,9 +32,11 @@ def main(sizes: list[int]) -> None:
             "records_per_s": round(result.events / total),
             "self_check_ok": result.ok,
         }
-        print(f"demo {messages:>7,} messages: {total:6.1f} s, {result.events:,} records, "
-              f"{result.events / total:,.0f} records/s, self-check "
-              f"{'ok' if result.ok else 'FAILED'}")
+        print(
+            f"demo {messages:>7,} messages: {total:6.1f} s, {result.events:,} records, "
+            f"{result.events / total:,.0f} records/s, self-check "
+            f"{'ok' if result.ok else 'FAILED'}"
+        )
         for stage, seconds in result.timings.items():
             print(f"    {stage:<26} {seconds:6.1f} s")
     (OUT / "demo.json").write_text(json.dumps(results, indent=2))

@@ -44,14 +44,14 @@ def lake(moto_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> S3La
 
 def table_rows(lake: S3Lake, day: str | None = None) -> list[dict[str, Any]]:
     rows = []
-    for key, _ in lake.list("ses_events/"):
+    for key, _ in lake.list_keys("ses_events/"):
         if day is None or f"dt={day}/" in key:
-                rows += pq.read_table(io.BytesIO(lake.get_bytes(key))).to_pylist()
+            rows += pq.read_table(io.BytesIO(lake.get_bytes(key))).to_pylist()
     return rows
 
 
 def files(lake: S3Lake) -> list[str]:
-    return [key for key, _ in lake.list("ses_events/")]
+    return [key for key, _ in lake.list_keys("ses_events/")]
 
 
 def test_compaction_keeps_every_event_once(lake: S3Lake) -> None:
@@ -78,10 +78,10 @@ def test_compaction_keeps_every_event_once(lake: S3Lake) -> None:
 
 def test_compaction_twice_changes_nothing(lake: S3Lake) -> None:
     compact_lake(lake, before="2026-11-29")
-    listing = lake.list("ses_events/")
+    listing = lake.list_keys("ses_events/")
     again = compact_lake(lake, before="2026-11-29")
     assert again.partitions == 0
-    assert lake.list("ses_events/") == listing
+    assert lake.list_keys("ses_events/") == listing
 
 
 def test_interrupted_before_deleting_loses_nothing_and_finishes_next_time(lake: S3Lake) -> None:

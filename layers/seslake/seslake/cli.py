@@ -108,6 +108,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
 
+    invoke = commands.add_parser(
+        "invoke",
+        help="run a function's real handler on an event file, against moto (no Docker)",
+        description="Stands up the stack's resources in moto from template.yaml, gives the "
+        "function its template environment, puts in place what the event points at, runs the "
+        "handler and prints its response as JSON. FUNCTION is a folder of functions/ or a "
+        "logical id.",
+    )
+    invoke.add_argument("function", metavar="FUNCTION")
+    invoke.add_argument("event", metavar="EVENT_FILE")
+    invoke.add_argument("--object", help="file to upload as the object an S3 event names")
+    invoke.set_defaults(run=_invoke)
+
     schema = commands.add_parser("schema", help="print the ses_events schema as Markdown")
     schema.set_defaults(run=_schema)
     return parser
@@ -247,6 +260,17 @@ def _demo(args: argparse.Namespace) -> int:
     if result.lake is not None:
         print(f"Lake kept: seslake query summary_by_region --lake {result.lake}")
     return 0 if result.ok else 4
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from seslake.invoke import invoke
+
+    event = Path(args.event)
+    if not event.is_file():
+        raise FileNotFoundError(f"no such event file: {event}")
+    result = invoke(args.function, event, Path(args.object) if args.object else None)
+    print(orjson.dumps(result, option=orjson.OPT_INDENT_2, default=str).decode())
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -66,7 +66,7 @@ class CompactionStats:
 def partitions(lake: Lake, before: str) -> dict[str, list[tuple[str, int]]]:
     """Parquet files of each partition whose day is before `before` (YYYY-MM-DD), by prefix."""
     found: dict[str, list[tuple[str, int]]] = {}
-    for key, size in lake.list(f"{EVENTS_TABLE}/"):
+    for key, size in lake.list_keys(f"{EVENTS_TABLE}/"):
         match = _PARTITION.match(key)
         if match is None or not key.endswith(".parquet") or match.group(2) >= before:
             continue
@@ -91,8 +91,9 @@ def _read(lake: Lake, keys: Iterable[str]) -> pa.Table:
 
 def _unique(table: pa.Table) -> pa.Table:
     """One row per event_id: the first ingested copy; rows in event_at order."""
-    ordered = table.sort_by([("event_id", "ascending"), ("ingested_at", "ascending"),
-                             ("ingest_source", "ascending")])
+    ordered = table.sort_by(
+        [("event_id", "ascending"), ("ingested_at", "ascending"), ("ingest_source", "ascending")]
+    )
     ids = ordered.column("event_id").combine_chunks()
     if len(ids) == 0:
         return ordered
@@ -121,7 +122,7 @@ def compact_partition(
         key = f"{prefix}{COMPACTED}{digest}-{number:03d}.parquet"
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
             pq.write_table(part, spool, compression="zstd", row_group_size=256 * 1024)
-            lake.put_file(key, spool)  # type: ignore[arg-type]
+            lake.put_file(key, spool)
         written.append(key)
     check = _read(lake, written)
     expected = pc.unique(table.column("event_id")).sort()

@@ -31,7 +31,7 @@ class Lake(Protocol):
     def url(self, key: str) -> str:
         """Where key lives, as a path or an s3:// URI."""
 
-    def list(self, prefix: str) -> list[tuple[str, int]]:
+    def list_keys(self, prefix: str) -> list[tuple[str, int]]:
         """(key, size) of every object under prefix, sorted by key."""
 
     def get_bytes(self, key: str) -> bytes:
@@ -70,7 +70,7 @@ class LocalLake:
     def url(self, key: str) -> str:
         return str(self._path(key))
 
-    def list(self, prefix: str) -> list[tuple[str, int]]:
+    def list_keys(self, prefix: str) -> list[tuple[str, int]]:
         base = self.root / prefix
         if not base.is_dir():
             return []
@@ -115,7 +115,7 @@ class S3Lake:
     def url(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
-    def list(self, prefix: str) -> list[tuple[str, int]]:
+    def list_keys(self, prefix: str) -> list[tuple[str, int]]:
         found = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):

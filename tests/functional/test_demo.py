@@ -164,3 +164,16 @@ def test_report_draws_every_chart_in_headless_chromium(
     )
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 20_000  # drawn, not blank
+
+
+def test_demo_with_every_record_through_moto_sns_and_sqs(tmp_path: Path) -> None:
+    result = run_demo(
+        messages=80,
+        seed=9,
+        out=tmp_path,
+        progress=False,
+        write=io.StringIO().write,
+        all_through_moto=True,
+    )
+    assert [c.name for c in result.checks if not c.ok] == []
+    assert result.events > 150

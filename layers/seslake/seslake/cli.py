@@ -105,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--keep", action="store_true", help="keep the lake in OUT/lake for `seslake query`"
     )
+    demo.add_argument(
+        "--all-through-moto",
+        action="store_true",
+        help="send every record through moto's SNS and SQS, not only the first 1,000 (slower)",
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(run=_demo)
 
@@ -255,7 +260,12 @@ def _demo(args: argparse.Namespace) -> int:
     if args.messages < 1:
         raise SystemExit("seslake: --messages must be at least 1")
     result = run_demo(
-        args.messages, args.seed, Path(args.out), keep=args.keep, progress=not args.no_progress
+        args.messages,
+        args.seed,
+        Path(args.out),
+        keep=args.keep,
+        progress=not args.no_progress,
+        all_through_moto=args.all_through_moto,
     )
     if result.lake is not None:
         print(f"Lake kept: seslake query summary_by_region --lake {result.lake}")

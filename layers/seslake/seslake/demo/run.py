@@ -174,7 +174,9 @@ def _batch_size(stack: LocalStack) -> int:
     return int(events["Queue"]["Properties"]["BatchSize"])
 
 
-def _ingest_sns(stack: LocalStack, bodies: list[bytes], tick: Callable[[int], None]) -> int:
+def _ingest_sns(
+    stack: LocalStack, bodies: list[bytes], tick: Callable[[int], None], through_moto: int
+) -> int:
     """The SNS share: the first records through moto's SNS and SQS, the rest as SQS batches."""
     import boto3
 
@@ -183,7 +185,7 @@ def _ingest_sns(stack: LocalStack, bodies: list[bytes], tick: Callable[[int], No
     topic, queue = stack.physical["EventsTopic"], stack.physical["EventsQueue"]
     queue_arn = stack.attributes[("EventsQueue", "Arn")]
     failures = 0
-    head, rest = bodies[:THROUGH_MOTO], bodies[THROUGH_MOTO:]
+    head, rest = bodies[:through_moto], bodies[through_moto:]
     for window in range(0, len(head), MOTO_BATCH):
         records: list[dict[str, Any]] = []
         for start in range(window, min(window + MOTO_BATCH, len(head)), 10):
@@ -358,8 +360,12 @@ def run_demo(
     keep: bool = False,
     progress: bool = True,
     write: Callable[[str], Any] = sys.stdout.write,
+    all_through_moto: bool = False,
 ) -> DemoResult:
-    """The whole demo; prints its answers through `write` and returns the checks."""
+    """The whole demo; prints its answers through `write` and returns the checks.
+
+    `all_through_moto` sends every SNS record through moto's SNS and SQS (minutes, not seconds).
+    """
     from moto import mock_aws
 
     from .report import write_report
@@ -382,7 +388,8 @@ def run_demo(
             stack = stand_up()
         with _environment(_aws_environment(stack)):
             with stages.stage("SNS -> SQS -> ingest_sns", total=len(via_sns)) as tick:
-                failures = _ingest_sns(stack, via_sns, tick)
+                through = len(via_sns) if all_through_moto else THROUGH_MOTO
+                failures = _ingest_sns(stack, via_sns, tick, through)
             with stages.stage("Firehose -> ingest_s3"):
                 _ingest_firehose(stack, via_firehose)
             with stages.stage("load_internal"):

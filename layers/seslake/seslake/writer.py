@@ -1,9 +1,11 @@
 """Rows to partitioned, zstd-compressed Parquet; bad payloads to quarantine.
 
-Rows are buffered per partition (`event_type`, `dt`) and spilled as row groups into a temporary
-file per partition, so memory stays flat however large the input. `commit()` then uploads each
-file under a name derived from the inputs that fed it: the same inputs give the same names, so
-a retry overwrites instead of adding rows.
+Rows are buffered per partition (`event_type`, `dt`) and spilled as LZ4-compressed Arrow IPC
+batches into a temporary file per partition, so memory stays flat however large the input (an
+open Parquet writer keeps tens of kilobytes per row group written, and one Firehose object can
+feed hundreds of partitions). `commit()` then converts each partition, one at a time, into one
+Parquet file of large row groups and uploads it under a name derived from the inputs that fed
+it: the same inputs give the same names, so a retry overwrites instead of adding rows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import IO, Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from seslake.errors import LakeWriteError
@@ -28,6 +31,9 @@ BUFFER_ROWS = 20_000
 #: Outputs smaller than this stay in memory until uploaded; larger ones go to a temporary file.
 #: Small, because one input can feed hundreds of partitions (types x days) at once.
 SPOOL_BYTES = 256 << 10
+#: Rows per Parquet row group (about 40 MB of Arrow data with the raw record).
+ROW_GROUP_ROWS = 16_384
+_IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 _NO_DICTIONARY = {"raw", "event_id"}
 _DICTIONARY = [c.name for c in EVENT_COLUMNS if c.name not in _NO_DICTIONARY]
 
@@ -94,26 +100,42 @@ class _Partition:
     identities: dict[str, None] = field(default_factory=dict)  # ordered set
     row_count: int = 0
     file: IO[bytes] | None = None
-    writer: pq.ParquetWriter | None = None
+    writer: ipc.RecordBatchStreamWriter | None = None
 
     def spill(self) -> None:
         if not self.rows:
             return
         table = rows_to_table(self.rows)
         if self.writer is None:
-            self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-            self.writer = pq.ParquetWriter(
-                self.file, EVENT_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
-            )
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LakeWriter._close
+            self.writer = ipc.new_stream(self.file, EVENT_SCHEMA, options=_IPC_OPTIONS)
         self.writer.write_table(table)
         self.row_count += len(self.rows)
         self.rows = []
 
     def finish(self) -> IO[bytes]:
-        self.spill()  # what is left in memory becomes the last row group
+        """The partition's rows as one Parquet file (a temporary file, from its start)."""
+        self.spill()  # what is left in memory goes the same way
         assert self.writer is not None and self.file is not None
         self.writer.close()
-        return self.file
+        self.file.seek(0)
+        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        with pq.ParquetWriter(
+            out, EVENT_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
+        ) as parquet:
+            pending: list[pa.RecordBatch] = []
+            count = 0
+            for batch in ipc.open_stream(self.file):
+                pending.append(batch)
+                count += batch.num_rows
+                if count >= ROW_GROUP_ROWS:
+                    parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
+                    pending, count = [], 0
+            if pending:
+                parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
+        self.file.close()
+        self.file = out
+        return out
 
 
 @dataclass

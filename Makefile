@@ -67,6 +67,7 @@ validate: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	@test -n "$(PY312_DIR)" || { echo "sam build needs python3.12 on this machine"; exit 1; }
 	PATH="$(PY312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+	$(PYTHON) .ci/lambda_size.py
 
 deploy: build
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided

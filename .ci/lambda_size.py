@@ -19,7 +19,9 @@ worst = 0
 for function in sorted(p for p in BUILD.iterdir() if p.is_dir() and p.name.endswith("Function")):
     total = size(function) + layer_total
     worst = max(worst, total)
-    print(f"{function.name:<24} {size(function) / 1e6:8.2f} MB + layers {layer_total / 1e6:7.1f} MB"
-          f" = {total / 1e6:7.1f} MB unzipped")
+    print(
+        f"{function.name:<24} {size(function) / 1e6:8.2f} MB + layers {layer_total / 1e6:7.1f} MB"
+        f" = {total / 1e6:7.1f} MB unzipped"
+    )
 if worst > LIMIT:
     sys.exit(f"over Lambda's 250 MB unzipped limit: {worst / 1e6:.1f} MB")

@@ -102,10 +102,12 @@ def create_views(
     request_columns = table_columns(glue, database, REQUESTS_TABLE)
     created = []
     for view in views:
+        # The file's opening comment stays in the repository: Athena routes a statement by its
+        # first keyword, so the statement sent starts with `create`.
+        statement = expand(view.sql, request_columns)
+        statement = statement[statement.lower().index("create or replace view") :]
         try:
-            run_statement(
-                athena, expand(view.sql, request_columns), database, workgroup, sleep=sleep
-            )
+            run_statement(athena, statement, database, workgroup, sleep=sleep)
         except CatalogError as error:
             raise CatalogError(f"view {view.name}: {error}") from error
         created.append(view.name)

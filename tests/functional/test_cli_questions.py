@@ -222,3 +222,23 @@ def test_query_on_an_empty_lake_has_no_rows(
         "delayed,opened,clicked,unsubscribed,delivery_rate,bounce_rate,complaint_rate,open_rate,"
         "click_rate,click_to_open_rate"
     ]
+
+
+def test_journey_of_an_unknown_message_says_so(
+    lake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "journey", "no-such-id", "--lake", str(lake))
+    assert (code, out) == (1, "")
+    assert "no event for message no-such-id in the lake" in err
+
+
+def test_bad_sql_and_unreadable_lakes_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "query", "selec 1", "--lake", str(tmp_path))
+    assert code == 1 and err.startswith("seslake: not valid Athena SQL") and "\x1b" not in err
+    broken = tmp_path / "ses_events" / "event_type=send" / "dt=2026-01-01" / "x.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not parquet")
+    code, _, err = run(capsys, "query", "message_status", "--lake", str(tmp_path))
+    assert code == 1 and f"cannot read the lake at {tmp_path}" in err

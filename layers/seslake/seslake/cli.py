@@ -193,7 +193,10 @@ def _load_internal(args: argparse.Namespace) -> int:
     return 3 if stats.rejected else 0
 
 
-def _run(args: argparse.Namespace, sql: str | Callable[[Any], str]) -> int:
+def _run(
+    args: argparse.Namespace, sql: str | Callable[[Any], str], empty: str | None = None
+) -> int:
+    """Run the query and print the result; with `empty`, no row is an error saying so."""
     from seslake.output import render
 
     engine = _engine(args)
@@ -202,6 +205,9 @@ def _run(args: argparse.Namespace, sql: str | Callable[[Any], str]) -> int:
         table = engine.query(text)
     finally:
         engine.close()
+    if empty is not None and table.num_rows == 0:
+        print(f"seslake: {empty}", file=sys.stderr)
+        return 1
     sys.stdout.write(render(table, args.format))
     return 0
 
@@ -228,7 +234,12 @@ def _summary(args: argparse.Namespace) -> int:
 def _journey(args: argparse.Namespace) -> int:
     from seslake.questions import journey_sql
 
-    return _run(args, journey_sql(args.message_id, args.recipient))
+    who = f" to {args.recipient}" if args.recipient else ""
+    return _run(
+        args,
+        journey_sql(args.message_id, args.recipient),
+        empty=f"no event for message {args.message_id}{who} in the lake",
+    )
 
 
 def _ingest(args: argparse.Namespace) -> int:

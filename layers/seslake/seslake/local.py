@@ -21,6 +21,7 @@ and this module fixes the places where a plain translation would give a differen
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,7 +97,8 @@ def to_duckdb(sql: str) -> str:
     try:
         statements = sqlglot.parse(sql, read="athena")
     except sqlglot.errors.ParseError as error:
-        raise QueryError(f"not valid Athena SQL: {error}") from error
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+        raise QueryError(f"not valid Athena SQL: {plain}") from error
     trees = [s for s in statements if s is not None]
     if len(trees) != 1:
         raise QueryError(f"expected one SQL statement, got {len(trees)}")
@@ -134,7 +136,11 @@ class LocalAthena:
         self.connection.execute("set integer_division = true")
         for macro in _MACROS:
             self.connection.execute(macro)
-        self._register_tables()
+        try:
+            self._register_tables()
+        except duckdb.Error as error:
+            first = str(error).splitlines()[0]
+            raise QueryError(f"cannot read the lake at {self.lake}: {first}") from error
         self.views = list(views) if views is not None else load_views()
         self._create_views()
 

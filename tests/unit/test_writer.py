@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from seslake import writer
+from seslake.lake import LocalLake
 from seslake.normalize import normalize
 from seslake.schema import EVENT_COLUMNS, EVENT_SCHEMA
 from seslake.writer import rows_to_table
@@ -38,3 +44,33 @@ def test_tags_of_event_publishing_only_take_the_map_fast_path() -> None:
 
 def test_empty_batch() -> None:
     assert rows_to_table([]).num_rows == 0
+
+
+def _written_table(tmp_path: Path, buffer_rows: int, monkeypatch: pytest.MonkeyPatch) -> pa.Table:
+    monkeypatch.setattr(writer, "BUFFER_ROWS", buffer_rows)
+    monkeypatch.setattr(writer, "ROW_GROUP_ROWS", 7)
+    lake = LocalLake(tmp_path / str(buffer_rows))
+    out = writer.LakeWriter(lake)
+    rows = sample_rows() * 5
+    for row in rows:
+        out.add("delivery", "2026-11-29", row, "input-1")
+    written = out.commit()
+    assert written.rows == len(rows) and len(written.files) == 1
+    path = Path(lake.url(written.files[0]))
+    assert (
+        max(
+            pq.ParquetFile(path).metadata.row_group(i).num_rows
+            for i in range(pq.ParquetFile(path).num_row_groups)
+        )
+        <= 7
+    )
+    return pq.read_table(path)
+
+
+def test_spilled_and_in_memory_partitions_write_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_memory = _written_table(tmp_path, 10_000, monkeypatch)  # never spills
+    spilled = _written_table(tmp_path, 4, monkeypatch)  # spills every few rows (Arrow IPC)
+    assert in_memory.num_rows == len(sample_rows()) * 5
+    assert spilled.equals(in_memory)

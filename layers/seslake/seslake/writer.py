@@ -115,11 +115,20 @@ class _Partition:
 
     def finish(self) -> IO[bytes]:
         """The partition's rows as one Parquet file (a temporary file, from its start)."""
+        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        if self.writer is None:  # never spilled (a Lambda batch): straight from memory
+            table = rows_to_table(self.rows)
+            self.row_count += len(self.rows)
+            self.rows = []
+            pq.write_table(
+                table, out, ROW_GROUP_ROWS, compression="zstd", use_dictionary=_DICTIONARY
+            )
+            self.file = out
+            return out
         self.spill()  # what is left in memory goes the same way
-        assert self.writer is not None and self.file is not None
+        assert self.file is not None
         self.writer.close()
         self.file.seek(0)
-        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         with pq.ParquetWriter(
             out, EVENT_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
         ) as parquet:

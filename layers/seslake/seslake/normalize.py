@@ -380,13 +380,24 @@ def _tags(value: object, field: str) -> dict[str, list[str]] | None:
         return None
     if not isinstance(value, dict):
         raise BadRecord(f"{field}: expected an object of tag lists")
-    if all(type(v) is list and all(type(x) is str for x in v) for v in value.values()):
+    if _is_tag_lists(value):
         return value  # the shape SES documents: nothing to convert
     tags: dict[str, list[str]] = {}
     for name, values in value.items():
         items = values if isinstance(values, list) else [values]
         tags[name] = [v if isinstance(v, str) else orjson.dumps(v).decode() for v in items]
     return tags
+
+
+def _is_tag_lists(value: dict[str, object]) -> bool:
+    """Every value a list of strings (plain loops: this runs for every record)."""
+    for values in value.values():
+        if type(values) is not list:
+            return False
+        for item in values:
+            if type(item) is not str:
+                return False
+    return True
 
 
 def _first_tag(tags: dict[str, list[str]] | None, name: str) -> str | None:

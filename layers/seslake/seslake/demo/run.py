@@ -240,14 +240,26 @@ def _ingest_sns(
     return failures
 
 
-def _ingest_firehose(stack: LocalStack, bodies: list[bytes]) -> None:
-    """The Firehose share: one gzip object of newline-delimited records under the raw prefix."""
+#: Lines a real stream can hold besides SES records; each must be quarantined with its reason.
+BAD_FIREHOSE_LINES = (
+    b'{"eventType":"Delivery","mail":{"timestamp":"2026-11-05T10:00:00.000Z","messageId":"cut-',
+    b"this line is not JSON",
+    b'{"notificationType":"Received","mail":{"messageId":"inbound-1"},"receipt":{}}',
+)
+
+
+def _ingest_firehose(stack: LocalStack, bodies: list[bytes]) -> int:
+    """The Firehose share: one gzip object of newline-delimited records under the raw prefix,
+    with a few bad lines among them; how many payloads ingest_s3 quarantined."""
     import boto3
 
     bucket = stack.physical["LakeBucket"]
     raw_prefix = stack.parameters["RawPrefix"]
     key = f"{raw_prefix}/2026/11/09/10/seslake-firehose-1-2026-11-09-10-00-00-demo.gz"
-    data = gzip.compress(b"\n".join(bodies) + b"\n")
+    lines = list(bodies)
+    for number, bad in enumerate(BAD_FIREHOSE_LINES, start=1):  # apart, so each is its own
+        lines.insert(len(lines) * number // (len(BAD_FIREHOSE_LINES) + 1), bad)
+    data = gzip.compress(b"\n".join(lines) + b"\n")
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
     event = {
         "Records": [
@@ -264,6 +276,14 @@ def _ingest_firehose(stack: LocalStack, bodies: list[bytes]) -> None:
         ]
     }
     _call(load_handler("ingest_s3"), event)
+    s3 = boto3.client("s3")
+    prefix = f"{stack.parameters['LakePrefix']}/quarantine/"
+    entries = 0
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        if item["Key"].endswith(".jsonl") and "/ses_requests/" not in item["Key"]:
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            entries += sum(1 for line in body.splitlines() if line.strip())
+    return entries
 
 
 def _load_internal(stack: LocalStack, traffic: Traffic) -> dict[str, Any]:
@@ -391,7 +411,7 @@ def run_demo(
                 through = len(via_sns) if all_through_moto else THROUGH_MOTO
                 failures = _ingest_sns(stack, via_sns, tick, through)
             with stages.stage("Firehose -> ingest_s3"):
-                _ingest_firehose(stack, via_firehose)
+                quarantined = _ingest_firehose(stack, via_firehose)
             with stages.stage("load_internal"):
                 loaded = _load_internal(stack, traffic)
             with stages.stage("copy lake from S3"):
@@ -404,6 +424,7 @@ def run_demo(
         engine = LocalAthena(lake_dir, materialize=True)
         checks = self_check(engine, traffic, published_rows)
         checks.append(Check("ingest failures", 0, failures))
+        checks.append(Check("bad Firehose lines quarantined", len(BAD_FIREHOSE_LINES), quarantined))
         checks.append(Check("internal rows rejected", 0, loaded["objects"][0]["rejected"]))
         answers = _answers(engine)
     with stages.stage("report"):

@@ -242,3 +242,35 @@ def test_bad_sql_and_unreadable_lakes_are_clear_errors(
     broken.write_bytes(b"not parquet")
     code, _, err = run(capsys, "query", "message_status", "--lake", str(tmp_path))
     assert code == 1 and f"cannot read the lake at {tmp_path}" in err
+
+
+def test_query_an_s3_lake_through_a_local_copy(
+    lake: Path,
+    moto_aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="lake-bucket")
+    for path in lake.rglob("*.parquet"):
+        s3.upload_file(str(path), "lake-bucket", f"prod/{path.relative_to(lake).as_posix()}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cached = tmp_path / "cache" / "seslake" / "s3" / "lake-bucket" / "prod"
+    stamps = []
+    for _ in range(2):
+        code, out, _ = run(
+            capsys,
+            "query",
+            "select count(*) as pairs from message_facts",
+            "--lake",
+            "s3://lake-bucket/prod",
+            "--format",
+            "csv",
+        )
+        assert (code, out) == (0, "pairs\n14\n")
+        stamps.append({p: p.stat().st_mtime_ns for p in cached.rglob("*.parquet")})
+    assert sorted(p.name for p in stamps[0]) == sorted(p.name for p in lake.rglob("*.parquet"))
+    assert stamps[1] == stamps[0]  # the second run downloaded nothing again

@@ -8,7 +8,6 @@ the truth the demo checks the views against.
 
 from __future__ import annotations
 
-import copy
 import random
 import uuid
 from collections import Counter
@@ -221,6 +220,9 @@ class _Generator:
         self.templates = {
             kind: orjson.loads((SAMPLES / name).read_bytes()) for kind, name in _TEMPLATES.items()
         }
+        # Copies are made by parsing these again: several times faster than deepcopy.
+        self.template_bytes = {kind: orjson.dumps(t) for kind, t in self.templates.items()}
+        self.mail_bytes = orjson.dumps(self.templates["Send"]["mail"])
         self.truth = Truth()
         self.timeline: list[tuple[datetime, int, dict[str, Any]]] = []
 
@@ -232,7 +234,7 @@ class _Generator:
     def record(
         self, kind: str, mail: dict[str, Any], body: dict[str, Any] | None, at: datetime
     ) -> dict[str, Any]:
-        record: dict[str, Any] = copy.deepcopy(self.templates[kind])
+        record: dict[str, Any] = orjson.loads(self.template_bytes[kind])
         record["mail"] = mail
         key = {"Rendering Failure": "failure", "DeliveryDelay": "deliveryDelay"}.get(
             kind, kind[0].lower() + kind[1:]
@@ -256,7 +258,7 @@ class _Generator:
         email_type: str,
         campaign: str | None,
     ) -> dict[str, Any]:
-        mail: dict[str, Any] = copy.deepcopy(self.templates["Send"]["mail"])
+        mail: dict[str, Any] = orjson.loads(self.mail_bytes)
         sender = "no-reply@shop.example.com"
         subject = {
             "receipt": "Your receipt",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+
+from seslake.template import LocalContext
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -60,22 +61,10 @@ def read_quarantine(lake_root: Path) -> list[dict[str, Any]]:
     return entries
 
 
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "seslake-test"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:seslake-test"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-    log_group_name: str = "/aws/lambda/seslake-test"
-    log_stream_name: str = "2026/11/29/[$LATEST]abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 @pytest.fixture
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+def lambda_context() -> LocalContext:
+    """The same fake Lambda context `seslake invoke` and the demo give handlers."""
+    return LocalContext("seslake-test")
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from seslake.schema import REQUEST_KEY_COLUMNS, glue_columns
-from seslake.template import load_handler
+from seslake.template import cloudformation_endpoint, load_handler
 from seslake.views import load_views
 from tests.conftest import EVENTS, load_event
 
@@ -29,37 +27,18 @@ BUCKET = "seslake-local"
 
 
 class CloudFormation:
-    """Collects the responses PUT to the custom resource's ResponseURL."""
+    """The responses PUT to the custom resource's ResponseURL, and that URL."""
 
-    def __init__(self) -> None:
-        self.responses: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
-                length = int(self.headers["Content-Length"])
-                outer.responses.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/response"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def __init__(self, url: str, responses: list[dict[str, Any]]) -> None:
+        self.url = url
+        self.responses = responses
 
 
 @pytest.fixture
 def cloudformation() -> Iterator[CloudFormation]:
-    server = CloudFormation()
-    yield server
-    server.close()
+    responses: list[dict[str, Any]] = []
+    with cloudformation_endpoint(responses) as url:
+        yield CloudFormation(url, responses)
 
 
 @pytest.fixture

@@ -170,3 +170,12 @@ def test_contract_columns(scenario: LocalAthena, name: str) -> None:
     assert missing == []
     if name in ("ses_events_unique", "summary_by_region"):
         assert columns == CONTRACT[name]  # and in this order
+
+
+def test_the_views_know_the_key_columns_of_ses_requests() -> None:
+    # views.py stays free of pyarrow (the views custom resource imports it), so it names the
+    # key columns itself; they must be the schema module's.
+    from seslake.schema import REQUEST_KEY_COLUMNS
+    from seslake.views import KNOWN_REQUEST_COLUMNS
+
+    assert tuple(c.name for c in REQUEST_KEY_COLUMNS) == KNOWN_REQUEST_COLUMNS

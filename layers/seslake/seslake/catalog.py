@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from .errors import SeslakeError
 from .schema import REQUESTS_TABLE
-from .views import View, expand
+from .views import View
 
 #: Athena states after which a query will not change again.
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -102,10 +102,7 @@ def create_views(
     request_columns = table_columns(glue, database, REQUESTS_TABLE)
     created = []
     for view in views:
-        # The file's opening comment stays in the repository: Athena routes a statement by its
-        # first keyword, so the statement sent starts with `create`.
-        statement = expand(view.sql, request_columns)
-        statement = statement[statement.lower().index("create or replace view") :]
+        statement = view.statement(request_columns)
         try:
             run_statement(athena, statement, database, workgroup, sleep=sleep)
         except CatalogError as error:

@@ -15,6 +15,8 @@ import orjson
 from seslake.errors import SeslakeError
 
 DEFAULT_LAKE = "./lake"
+#: Rejected internal rows `load-internal` names one by one before summarizing the rest.
+SHOWN_REJECTED = 10
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,7 +176,7 @@ def _cache_dir() -> Path:
 
 
 def _load_internal(args: argparse.Namespace) -> int:
-    from seslake.internal import _SHOWN, load_internal
+    from seslake.internal import load_internal
     from seslake.lake import open_lake
 
     paths = [Path(f) for f in args.files]
@@ -186,10 +188,13 @@ def _load_internal(args: argparse.Namespace) -> int:
     summary = stats.as_dict()
     summary["lake"] = lake.uri
     print(orjson.dumps(summary).decode())
-    for rejected in stats.rejected[:_SHOWN]:
+    for rejected in stats.rejected[:SHOWN_REJECTED]:
         print(f"seslake: rejected {rejected}", file=sys.stderr)
-    if len(stats.rejected) > _SHOWN:
-        print(f"seslake: ... and {len(stats.rejected) - _SHOWN} more rejected", file=sys.stderr)
+    if len(stats.rejected) > SHOWN_REJECTED:
+        print(
+            f"seslake: ... and {len(stats.rejected) - SHOWN_REJECTED} more rejected",
+            file=sys.stderr,
+        )
     return 3 if stats.rejected else 0
 
 

@@ -23,7 +23,7 @@ import io
 import re
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,7 +50,6 @@ class CompactionStats:
     rows_in: int = 0
     rows_out: int = 0
     duplicates: int = 0
-    skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -149,8 +148,8 @@ def compact_lake(
         if not needs_compaction(files):
             continue
         done = compact_partition(lake, prefix, files, target_bytes)
-        for name in ("partitions", "files_in", "files_out", "rows_in", "rows_out", "duplicates"):
-            setattr(total, name, getattr(total, name) + getattr(done, name))
+        for name, value in done.as_dict().items():
+            setattr(total, name, getattr(total, name) + value)
         if on_partition is not None:
             on_partition(prefix, done)
     return total

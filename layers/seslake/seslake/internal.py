@@ -32,8 +32,6 @@ from .timestamps import to_epoch_ms
 
 _KEY_TYPES = {c.name: c.arrow for c in REQUEST_KEY_COLUMNS}
 _NAME = re.compile(r"[^0-9a-z_]+")
-#: How many rejected rows an InternalFileError lists before summarizing.
-_SHOWN = 10
 
 
 class InternalFileError(SeslakeError):

@@ -10,16 +10,22 @@ received response is printed.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from .template import ROOT, LocalStack, TemplateError, load_handler, load_template, stand_up
+from .template import (
+    ROOT,
+    LocalContext,
+    LocalStack,
+    TemplateError,
+    cloudformation_endpoint,
+    environment,
+    load_handler,
+    load_template,
+    stand_up,
+)
 
 #: What an S3 event's object holds when --object is not given, per function.
 SAMPLE_OBJECTS = {
@@ -35,40 +41,6 @@ def function_names(template: dict[str, Any]) -> dict[str, str]:
         if resource["Type"] == "AWS::Serverless::Function":
             names[Path(resource["Properties"]["CodeUri"]).name] = logical
     return names
-
-
-class _Context:
-    def __init__(self, name: str) -> None:
-        self.function_name = name
-        self.memory_limit_in_mb = 1024
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-        self.aws_request_id = "seslake-invoke"
-        self.log_group_name = f"/aws/lambda/{name}"
-        self.log_stream_name = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-@contextmanager
-def _cloudformation(received: list[dict[str, Any]]) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/cloudformation"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _place_s3_objects(event: dict[str, Any], stack: LocalStack, body: bytes) -> None:
@@ -97,21 +69,17 @@ def invoke(function: str, event_file: Path, object_file: Path | None = None) -> 
     if name is None:
         raise TemplateError(f"no function {function!r} (functions: {', '.join(sorted(names))})")
     event: dict[str, Any] = json.loads(event_file.read_text())
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    os.environ.pop("LAKE_URI", None)
+    credentials: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "LAKE_URI": None,
+    }
     received: list[dict[str, Any]] = []
-    try:
-        with mock_aws(), _cloudformation(received) as response_url:
-            stack = stand_up(template)
-            os.environ.update(stack.function_environment(names[name]))
+    with environment(credentials), mock_aws(), cloudformation_endpoint(received) as response_url:
+        stack = stand_up(template)
+        with environment(dict(stack.function_environment(names[name]))):
             if any(r.get("eventSource") == "aws:s3" for r in event.get("Records", [])):
                 sample = object_file or SAMPLE_OBJECTS.get(name)
                 if sample is None:
@@ -122,16 +90,13 @@ def invoke(function: str, event_file: Path, object_file: Path | None = None) -> 
             # The function's log and metric lines (stdout in Lambda) go to stderr here, so
             # stdout holds only the result.
             with redirect_stdout(sys.stderr):
-                response = load_handler(name).lambda_handler(event, _Context(name))
+                response = load_handler(name).lambda_handler(event, LocalContext(name))
             import boto3
 
             listed = boto3.client("s3").list_objects_v2(
                 Bucket=stack.physical["LakeBucket"], Prefix=stack.parameters["LakePrefix"] + "/"
             )
             written = [item["Key"] for item in listed.get("Contents", [])]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     result: dict[str, Any] = {"function": names[name], "response": response, "lake_keys": written}
     if received:
         result["cloudformation_response"] = received[0]

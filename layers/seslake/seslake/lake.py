@@ -123,6 +123,13 @@ class S3Lake:
                 found.append((item["Key"][len(self.prefix) :], item["Size"]))
         return sorted(found)
 
+    def download(self, key: str, path: Path) -> None:
+        """Stream key into a local file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        with path.open("wb") as handle:
+            shutil.copyfileobj(body, handle, READ_CHUNK)
+
     def get_bytes(self, key: str) -> bytes:
         body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         return body
@@ -168,21 +175,15 @@ def local_copy(
         return lake.root
     assert isinstance(lake, S3Lake)
     wanted: dict[Path, tuple[str, int]] = {}
-    paginator = lake.client.get_paginator("list_objects_v2")
     try:
         for table in tables:
-            for page in paginator.paginate(Bucket=lake.bucket, Prefix=lake._key(table + "/")):
-                for item in page.get("Contents", []):
-                    key = item["Key"]
-                    if key.endswith(".parquet"):
-                        wanted[cache / key[len(lake.prefix) :]] = (key, item["Size"])
+            for key, size in lake.list_keys(table + "/"):
+                if key.endswith(".parquet"):
+                    wanted[cache / key] = (key, size)
         for path, (key, size) in wanted.items():
             if path.is_file() and path.stat().st_size == size:
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            body = lake.client.get_object(Bucket=lake.bucket, Key=key)["Body"]
-            with path.open("wb") as handle:
-                shutil.copyfileobj(body, handle, 1 << 20)
+            lake.download(key, path)
     except Exception as exc:  # boto3 raises several unrelated types for one failure
         raise LakeLocationError(f"cannot read {lake.uri}: {exc}") from exc
     for table in tables:

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -39,7 +38,7 @@ from .schema import (
     REQUEST_KEY_COLUMNS,
     REQUESTS_TABLE,
 )
-from .views import View, expand, load_views
+from .views import View, load_views
 
 #: Glue/Athena column types as DuckDB types, for tables of a lake that has no files yet.
 _DUCKDB_TYPES = {
@@ -178,7 +177,7 @@ class LocalAthena:
     def _create_views(self) -> None:
         request_columns = self.columns(REQUESTS_TABLE)
         for view in self.views:
-            statement = to_duckdb(expand(view.sql, request_columns))
+            statement = to_duckdb(view.statement(request_columns))
             try:
                 self.connection.execute(statement)
             except duckdb.Error as error:
@@ -194,13 +193,3 @@ class LocalAthena:
 
     def close(self) -> None:
         self.connection.close()
-
-
-@contextmanager
-def local_athena(lake: str | os.PathLike[str]) -> Iterator[LocalAthena]:
-    """A LocalAthena over `lake`, closed afterwards."""
-    engine = LocalAthena(lake)
-    try:
-        yield engine
-    finally:
-        engine.close()

@@ -50,6 +50,15 @@ class View:
             raise ViewError(f"{self.name}: does not start with `create or replace view`")
         return text[match.end() :].strip()
 
+    def statement(self, request_columns: Iterable[str]) -> str:
+        """The statement to run: from its `create` keyword on (Athena routes a statement by its
+        first keyword; the opening comment stays in the file), internal columns listed."""
+        text = expand(self.sql, request_columns)
+        start = re.search(r"create\s+or\s+replace\s+view\s", text, re.IGNORECASE)
+        if start is None:
+            raise ViewError(f"{self.name}: does not start with `create or replace view`")
+        return text[start.start() :]
+
 
 def views_dir() -> Path:
     """The athena/views folder of this installation."""

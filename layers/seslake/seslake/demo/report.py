@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from ..local import LocalAthena
 
@@ -152,19 +153,13 @@ def _rows(engine: LocalAthena, sql: str) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in r.items()} for r in engine.query(sql).to_pylist()]
 
 
-def write_report(engine: LocalAthena, path: Path, pair: tuple[str, str] | None) -> Path:
-    """Query the views and write the report; its path."""
+def write_report(
+    engine: LocalAthena, path: Path, pair: tuple[str, str] | None, journey: pa.Table | None
+) -> Path:
+    """Query the views and write the report, with the journey of `pair`; its path."""
     data = {name: _rows(engine, sql) for name, sql in _QUERIES.items()}
-    data["journey"] = []
-    if pair:
-        message_id, recipient = (v.replace("'", "''") for v in pair)
-        data["journey"] = _rows(
-            engine,
-            f"""
-            select step, event_type, event_at, seconds_since_sent, detail
-            from recipient_journey
-            where message_id = '{message_id}' and recipient = '{recipient}' order by step""",
-        )
+    rows = journey.to_pylist() if journey is not None else []
+    data["journey"] = [{k: _plain(v) for k, v in r.items()} for r in rows]
     title = "seslake demo report"
     who = html.escape(f"{pair[1]} ({pair[0]})") if pair else ""
     payload = orjson.dumps(data).decode().replace("</", "<\\/")

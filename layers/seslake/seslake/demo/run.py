@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
 import sys
 import time
@@ -23,11 +22,12 @@ from typing import Any
 
 import orjson
 
-from ..lake import local_copy
+from ..lake import S3Lake, local_copy
 from ..local import LocalAthena
 from ..output import render
+from ..questions import quote
 from ..schema import EVENTS_TABLE, REQUESTS_TABLE
-from ..template import ACCOUNT_ID, REGION, LocalStack, load_handler, stand_up
+from ..template import REGION, LocalContext, LocalStack, environment, load_handler, stand_up
 from .traffic import FLAGS, Traffic, generate
 
 #: SES records that take the whole moto path (SNS publish, SQS receive and delete). moto's SNS
@@ -99,8 +99,8 @@ class _Stages:
                 bar.close()
 
 
-def _aws_environment(stack: LocalStack) -> dict[str, str]:
-    env = stack.function_environment("IngestSnsFunction")
+def _aws_environment(stack: LocalStack) -> dict[str, str | None]:
+    env: dict[str, str | None] = dict(stack.function_environment("IngestSnsFunction"))
     env.update(stack.function_environment("LoadInternalFunction"))
     env.update(
         {
@@ -116,37 +116,11 @@ def _aws_environment(stack: LocalStack) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-class _Context:
-    function_name = "seslake-demo"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:seslake-demo"
-    aws_request_id = "demo"
-    log_group_name = "/aws/lambda/seslake-demo"
-    log_stream_name = "demo"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 def _call(handler: Any, event: dict[str, Any]) -> Any:
     """Invoke a handler as Lambda would; its log and metric lines stay out of the demo's output
     (Powertools writes them to stdout, where CloudWatch would collect them)."""
     with redirect_stdout(io.StringIO()):
-        return handler.lambda_handler(event, _Context())
+        return handler.lambda_handler(event, LocalContext("seslake-demo"))
 
 
 def _sqs_record(body: bytes, number: int, queue_arn: str) -> dict[str, Any]:
@@ -276,13 +250,11 @@ def _ingest_firehose(stack: LocalStack, bodies: list[bytes]) -> int:
         ]
     }
     _call(load_handler("ingest_s3"), event)
-    s3 = boto3.client("s3")
-    prefix = f"{stack.parameters['LakePrefix']}/quarantine/"
+    lake = S3Lake(bucket, stack.parameters["LakePrefix"], boto3.client("s3"))
     entries = 0
-    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-        if item["Key"].endswith(".jsonl") and "/ses_requests/" not in item["Key"]:
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            entries += sum(1 for line in body.splitlines() if line.strip())
+    for key, _ in lake.list_keys("quarantine/"):
+        if key.endswith(".jsonl") and not key.startswith("quarantine/ses_requests/"):
+            entries += sum(1 for line in lake.get_bytes(key).splitlines() if line.strip())
     return entries
 
 
@@ -320,13 +292,13 @@ def _rows(engine: LocalAthena, sql: str) -> list[dict[str, Any]]:
     return rows
 
 
-def self_check(engine: LocalAthena, traffic: Traffic, published_rows: int) -> list[Check]:
+def self_check(engine: LocalAthena, traffic: Traffic) -> list[Check]:
     """Every count the views report, against what the generator knows happened."""
     truth = traffic.truth
     checks = [
         Check(
             "ses_events rows (duplicates included)",
-            published_rows,
+            truth.published_rows,
             _rows(engine, "select count(*) as n from ses_events")[0]["n"],
         ),
         Check(
@@ -401,12 +373,11 @@ def run_demo(
     every = round(1 / FIREHOSE_SHARE)
     via_firehose = bodies[::every]
     via_sns = [b for i, b in enumerate(bodies) if i % every]
-    published_rows = sum(len(_recipients_of(r)) for r in traffic.records)
 
     with mock_aws():
         with stages.stage("stand up stack (moto)"):
             stack = stand_up()
-        with _environment(_aws_environment(stack)):
+        with environment(_aws_environment(stack)):
             with stages.stage("SNS -> SQS -> ingest_sns", total=len(via_sns)) as tick:
                 through = len(via_sns) if all_through_moto else THROUGH_MOTO
                 failures = _ingest_sns(stack, via_sns, tick, through)
@@ -422,32 +393,18 @@ def run_demo(
                 )
     with stages.stage("views on DuckDB"):
         engine = LocalAthena(lake_dir, materialize=True)
-        checks = self_check(engine, traffic, published_rows)
+        checks = self_check(engine, traffic)
         checks.append(Check("ingest failures", 0, failures))
         checks.append(Check("bad Firehose lines quarantined", len(BAD_FIREHOSE_LINES), quarantined))
         checks.append(Check("internal rows rejected", 0, loaded["objects"][0]["rejected"]))
         answers = _answers(engine)
     with stages.stage("report"):
-        report = write_report(engine, out / "report.html", answers["pair"])
+        report = write_report(engine, out / "report.html", answers["pair"], answers.get("journey"))
     engine.close()
     _print(write, traffic, answers, checks, stages.timings, report, len(bodies))
     if not keep:
         shutil.rmtree(lake_dir)
     return DemoResult(out, report, lake_dir if keep else None, checks, stages.timings, len(bodies))
-
-
-def _recipients_of(record: dict[str, Any]) -> list[str]:
-    for key, field_name in (
-        ("delivery", "recipients"),
-        ("bounce", "bouncedRecipients"),
-        ("complaint", "complainedRecipients"),
-        ("deliveryDelay", "delayedRecipients"),
-    ):
-        if key in record:
-            values = record[key][field_name]
-            return [v if isinstance(v, str) else v["emailAddress"] for v in values]
-    destination: list[str] = record["mail"]["destination"]
-    return destination
 
 
 def _answers(engine: LocalAthena) -> dict[str, Any]:
@@ -472,7 +429,8 @@ def _answers(engine: LocalAthena) -> dict[str, Any]:
         answers["journey"] = engine.query(f"""
             select step, event_type, event_at, seconds_since_sent, detail
             from recipient_journey
-            where message_id = '{pair[0]}' and recipient = '{pair[1]}' order by step""")
+            where message_id = {quote(pair[0])} and recipient = {quote(pair[1])}
+            order by step""")
     return answers
 
 

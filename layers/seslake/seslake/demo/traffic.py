@@ -171,6 +171,7 @@ class Truth:
     pairs: dict[tuple[str, str], Pair] = field(default_factory=dict)
     requested: dict[str, Counter[str]] = field(default_factory=dict)  # region -> pairs
     unique_events: int = 0  # rows of ses_events_unique
+    published_rows: int = 0  # rows of ses_events: the unique ones and every redelivered copy
 
     def by_region(self) -> dict[str | None, dict[str, int]]:
         out: dict[str | None, dict[str, int]] = {}
@@ -224,7 +225,8 @@ class _Generator:
         self.template_bytes = {kind: orjson.dumps(t) for kind, t in self.templates.items()}
         self.mail_bytes = orjson.dumps(self.templates["Send"]["mail"])
         self.truth = Truth()
-        self.timeline: list[tuple[datetime, int, dict[str, Any]]] = []
+        # (arrival, order, record, rows it makes)
+        self.timeline: list[tuple[datetime, int, dict[str, Any], int]] = []
 
     def address(self, index: int) -> str:
         rng = random.Random(index * 7919 + 17)
@@ -232,7 +234,7 @@ class _Generator:
         return f"{first}.{last}{index}@{rng.choice(DOMAINS)}"
 
     def record(
-        self, kind: str, mail: dict[str, Any], body: dict[str, Any] | None, at: datetime
+        self, kind: str, mail: dict[str, Any], body: dict[str, Any] | None, at: datetime, rows: int
     ) -> dict[str, Any]:
         record: dict[str, Any] = orjson.loads(self.template_bytes[kind])
         record["mail"] = mail
@@ -247,7 +249,7 @@ class _Generator:
         lag = timedelta(seconds=self.rng.expovariate(1 / 20))
         if self.rng.random() < 0.02:
             lag += timedelta(days=self.rng.uniform(1, 4))
-        self.timeline.append((at + lag, len(self.timeline), record))
+        self.timeline.append((at + lag, len(self.timeline), record, rows))
         return record
 
     def mail(
@@ -308,7 +310,7 @@ class _Generator:
         at: datetime,
     ) -> None:
         """One SES event about `pairs` (one row each), recorded in the truth."""
-        self.record(kind, mail, body, at)
+        self.record(kind, mail, body, at, rows=len(pairs))
         name = {"Rendering Failure": "rendering_failure", "DeliveryDelay": "delivery_delay"}.get(
             kind, kind.lower()
         )
@@ -558,8 +560,10 @@ def generate(messages: int = 10_000, seed: int = 1) -> Traffic:
         generator.truth.requested.setdefault(region, Counter())[message_id] += 1
     timeline = sorted(generator.timeline, key=lambda item: (item[0], item[1]))
     records = []
-    for _, _, record in timeline:
+    for _, _, record, rows in timeline:
         records.append(record)
+        generator.truth.published_rows += rows
         if generator.rng.random() < 0.01:
             records.append(record)  # delivered twice
+            generator.truth.published_rows += rows
     return Traffic(records, generator.requests, generator.truth, messages)

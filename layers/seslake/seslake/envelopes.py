@@ -10,7 +10,6 @@ origin, its own identity for retries, and its own original text to quarantine if
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ _SNS_TYPES = {"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmati
 _MAX_DEPTH = 6
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Leaf:
     """An SES record found in a payload (`error` is None), or why a unit holds none.
 
@@ -51,9 +50,15 @@ class Leaf:
 
 def unwrap(
     value: object, unit: bytes | str, origin: str, identity: str, text: bytes | str | None = None
-) -> Iterator[Leaf]:
+) -> list[Leaf]:
     """Every SES record (or failure) in a parsed JSON value; `text` is the value's own JSON."""
-    yield from _unwrap(value, unit, origin, identity, 0, text)
+    out: list[Leaf] = []
+    _unwrap(value, unit, origin, identity, 0, out, text)
+    return out
+
+
+# The walkers below append to `out` rather than yield: one SQS body is two or three envelopes
+# deep, and a chain of generators costs more than the parsing itself.
 
 
 def _unwrap(
@@ -62,58 +67,57 @@ def _unwrap(
     origin: str,
     identity: str,
     depth: int,
+    out: list[Leaf],
     text: bytes | str | None = None,
-) -> Iterator[Leaf]:
+) -> None:
     if depth > _MAX_DEPTH:
-        yield Leaf(None, origin, identity, unit, "envelopes nested too deep")
+        out.append(Leaf(None, origin, identity, unit, "envelopes nested too deep"))
         return
     if isinstance(value, list):
         if not all(isinstance(item, dict) for item in value):
-            yield Leaf(None, origin, identity, unit, "JSON array of non-objects, not SES events")
+            out.append(
+                Leaf(None, origin, identity, unit, "JSON array of non-objects, not SES events")
+            )
             return
         for item in value:
-            yield from _unwrap(item, unit, origin, identity, depth + 1)
+            _unwrap(item, unit, origin, identity, depth + 1, out)
         return
     if not isinstance(value, dict):
-        yield Leaf(
-            None,
-            origin,
-            identity,
-            unit,
-            f"JSON {type(value).__name__}, not an SES event or envelope",
-        )
+        reason = f"JSON {type(value).__name__}, not an SES event or envelope"
+        out.append(Leaf(None, origin, identity, unit, reason))
         return
     if "eventType" in value or "notificationType" in value:
-        yield Leaf(value, origin, identity, unit, raw=_one_line(text))
+        out.append(Leaf(value, origin, identity, unit, raw=_one_line(text)))
     elif isinstance(value.get("Records"), list):
-        yield from _lambda_records(value["Records"], origin, identity, depth)
+        _lambda_records(value["Records"], origin, identity, depth, out)
     elif value.get("Type") in _SNS_TYPES and "Message" in value:
-        yield from _sns_notification(value, unit, origin, identity, depth)
+        _sns_notification(value, unit, origin, identity, depth, out)
     elif "detail-type" in value and "detail" in value:
-        yield from _eventbridge(value, unit, origin, identity, depth)
+        _eventbridge(value, unit, origin, identity, depth, out)
     else:
         keys = ", ".join(sorted(value)[:8])
-        yield Leaf(
-            None,
-            origin,
-            identity,
-            unit,
-            f"JSON object is not an SES event or a known envelope (keys: {keys})",
-        )
+        reason = f"JSON object is not an SES event or a known envelope (keys: {keys})"
+        out.append(Leaf(None, origin, identity, unit, reason))
 
 
 def _parse_inner(
-    text: object, what: str, unit: bytes | str, origin: str, identity: str, depth: int
-) -> Iterator[Leaf]:
+    text: object,
+    what: str,
+    unit: bytes | str,
+    origin: str,
+    identity: str,
+    depth: int,
+    out: list[Leaf],
+) -> None:
     if not isinstance(text, str):
-        yield Leaf(None, origin, identity, unit, f"{what} is not a string")
+        out.append(Leaf(None, origin, identity, unit, f"{what} is not a string"))
         return
     try:
         inner = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        yield Leaf(None, origin, identity, unit, f"{what} is not JSON: {exc}")
+        out.append(Leaf(None, origin, identity, unit, f"{what} is not JSON: {exc}"))
         return
-    yield from _unwrap(inner, unit, origin, identity, depth + 1, text)
+    _unwrap(inner, unit, origin, identity, depth + 1, out, text)
 
 
 def _one_line(text: bytes | str | None) -> str | None:
@@ -129,12 +133,20 @@ def _one_line(text: bytes | str | None) -> str | None:
     return None if "\n" in text else text
 
 
-def _lambda_records(records: list[Any], origin: str, identity: str, depth: int) -> Iterator[Leaf]:
+def _lambda_records(
+    records: list[Any], origin: str, identity: str, depth: int, out: list[Leaf]
+) -> None:
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             text = orjson.dumps(record)
-            yield Leaf(
-                None, f"{origin}#{i}", f"{identity}#{i}", text, "Lambda record is not an object"
+            out.append(
+                Leaf(
+                    None,
+                    f"{origin}#{i}",
+                    f"{identity}#{i}",
+                    text,
+                    "Lambda record is not an object",
+                )
             )
             continue
         sns = record.get("Sns")
@@ -147,70 +159,57 @@ def _lambda_records(records: list[Any], origin: str, identity: str, depth: int) 
         if unit is not None:
             unit_origin, payload, what = unit
             original = payload if isinstance(payload, str) else orjson.dumps(record)
-            yield from _parse_inner(payload, what, original, unit_origin, unit_origin, depth)
+            _parse_inner(payload, what, original, unit_origin, unit_origin, depth, out)
         elif "s3" in record:
-            yield Leaf(
-                None,
-                origin,
-                identity,
-                orjson.dumps(record),
+            reason = (
                 "an S3 event notification, not an SES event: objects under the raw "
-                "prefix are read by the ingest_s3 function",
+                "prefix are read by the ingest_s3 function"
             )
+            out.append(Leaf(None, origin, identity, orjson.dumps(record), reason))
         else:
             source = record.get("eventSource") or record.get("EventSource")
-            yield Leaf(
-                None,
-                origin,
-                identity,
-                orjson.dumps(record),
-                f"unsupported Lambda event record (eventSource {source!r})",
-            )
+            reason = f"unsupported Lambda event record (eventSource {source!r})"
+            out.append(Leaf(None, origin, identity, orjson.dumps(record), reason))
 
 
 def _sns_notification(
-    value: dict[str, Any], unit: bytes | str, origin: str, identity: str, depth: int
-) -> Iterator[Leaf]:
+    value: dict[str, Any],
+    unit: bytes | str,
+    origin: str,
+    identity: str,
+    depth: int,
+    out: list[Leaf],
+) -> None:
     kind = value["Type"]
     if kind != "Notification":
-        yield Leaf(
-            None,
-            origin,
-            identity,
-            unit,
-            f"not an SES event: an SNS {kind} message for {value.get('TopicArn')}",
-        )
+        reason = f"not an SES event: an SNS {kind} message for {value.get('TopicArn')}"
+        out.append(Leaf(None, origin, identity, unit, reason))
         return
-    yield from _parse_inner(value["Message"], "SNS Message", unit, origin, identity, depth)
+    _parse_inner(value["Message"], "SNS Message", unit, origin, identity, depth, out)
 
 
 def _eventbridge(
-    value: dict[str, Any], unit: bytes | str, origin: str, identity: str, depth: int
-) -> Iterator[Leaf]:
+    value: dict[str, Any],
+    unit: bytes | str,
+    origin: str,
+    identity: str,
+    depth: int,
+    out: list[Leaf],
+) -> None:
     detail_type = value.get("detail-type")
     if value.get("source") != "aws.ses":
-        yield Leaf(
-            None,
-            origin,
-            identity,
-            unit,
-            f"not an SES event: EventBridge event from {value.get('source')!r}",
-        )
+        reason = f"not an SES event: EventBridge event from {value.get('source')!r}"
+        out.append(Leaf(None, origin, identity, unit, reason))
         return
     detail = value.get("detail")
     if not isinstance(detail, dict):
-        yield Leaf(None, origin, identity, unit, "EventBridge event without a detail object")
+        out.append(Leaf(None, origin, identity, unit, "EventBridge event without a detail object"))
         return
     if "eventType" not in detail and "notificationType" not in detail:
         event_type = EVENTBRIDGE_DETAIL_TYPES.get(str(detail_type))
         if event_type is None:
-            yield Leaf(
-                None,
-                origin,
-                identity,
-                unit,
-                f"not an SES sending event: EventBridge detail-type {detail_type!r}",
-            )
+            reason = f"not an SES sending event: EventBridge detail-type {detail_type!r}"
+            out.append(Leaf(None, origin, identity, unit, reason))
             return
         detail = {"eventType": event_type, **detail}
-    yield from _unwrap(detail, unit, origin, identity, depth + 1)
+    _unwrap(detail, unit, origin, identity, depth + 1, out)

@@ -67,6 +67,37 @@ def _written_table(tmp_path: Path, buffer_rows: int, monkeypatch: pytest.MonkeyP
     return pq.read_table(path)
 
 
+def _written_tables(
+    tmp_path: Path, buffer_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, pa.Table]:
+    """Rows spread over six partitions, fed in turn; each file read back by its key."""
+    monkeypatch.setattr(writer, "BUFFER_ROWS", buffer_rows)
+    lake = LocalLake(tmp_path / f"spread-{buffer_rows}")
+    out = writer.LakeWriter(lake)
+    partitions = [
+        (t, d) for t in ("delivery", "open", "click") for d in ("2026-11-28", "2026-11-29")
+    ]
+    rows = sample_rows() * 7
+    for i, row in enumerate(rows):
+        event_type, dt = partitions[i % len(partitions)]
+        out.add(event_type, dt, row, f"input-{i // 10}")
+    written = out.commit()
+    assert written.rows == len(rows) and len(written.files) == len(partitions)
+    return {key: pq.read_table(Path(lake.url(key))) for key in written.files}
+
+
+def test_spills_across_many_partitions_write_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_memory = _written_tables(tmp_path, 10_000, monkeypatch)
+    for buffer_rows in (1, 5, 13):  # every row alone; a few per partition; uneven slices
+        spilled = _written_tables(tmp_path, buffer_rows, monkeypatch)
+        assert spilled.keys() == in_memory.keys()
+        for key, table in in_memory.items():
+            assert spilled[key].equals(table), (buffer_rows, key)
+    assert sum(t.num_rows for t in in_memory.values()) == len(sample_rows()) * 7
+
+
 def test_spilled_and_in_memory_partitions_write_the_same_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -76,6 +76,26 @@ def test_compaction_keeps_every_event_once(lake: S3Lake) -> None:
         assert times == sorted(times) and len(times) == 6
 
 
+def test_busy_partitions_are_split_into_buckets_without_duplicates(lake: S3Lake) -> None:
+    """Small target: several output files per partition, each sorted, no event twice."""
+    unique_before = {r["event_id"] for r in table_rows(lake)}
+    past = [r for r in table_rows(lake) if r["sent_at"].day != 29]
+    duplicated = len(past) - len({r["event_id"] for r in past})
+
+    stats = compact_lake(lake, before="2026-11-29", target_bytes=20_000)
+
+    assert stats.files_out > stats.partitions == 6
+    assert stats.duplicates == duplicated > 0
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        rows = table_rows(lake, day)
+        assert len(rows) == len({r["event_id"] for r in rows}) == 12  # 6 sends, 6 deliveries
+    assert {r["event_id"] for r in table_rows(lake)} == unique_before
+    for key in files(lake):
+        if "dt=2026-11-29/" not in key:
+            times = pq.read_table(io.BytesIO(lake.get_bytes(key))).column("event_at").to_pylist()
+            assert times == sorted(times)
+
+
 def test_compaction_twice_changes_nothing(lake: S3Lake) -> None:
     compact_lake(lake, before="2026-11-29")
     listing = lake.list_keys("ses_events/")

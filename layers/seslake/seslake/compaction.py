@@ -1,13 +1,19 @@
 """Compaction: the many small files ingest writes, merged into few large ones per partition.
 
-Each (event_type, dt) partition of a past day that holds more than one file is read whole,
+Each (event_type, dt) partition of a past day that holds more than one file is rewritten:
 duplicates by event_id are dropped (the first ingested copy is kept, as ses_events_unique
-does), and the rows are written back sorted by event_at in files of about `target_bytes`.
+does), and the rows are written back sorted by event_at. Memory stays bounded however busy
+the day: the input files are read one at a time and their rows spread over buckets by
+event_id (LZ4 Arrow IPC temporary files), one bucket per `target_bytes` of Parquet input;
+each bucket is then deduplicated, sorted and written as one file on its own. Copies of an
+event share a bucket, so no duplicate survives.
+
 Never losing a row is the point, so the order is fixed:
 
 1. the new files are written under names derived from the input files (a rerun after a crash
    writes the same names again);
-2. they are read back and verified: the same set of event_ids as the inputs, one row each;
+2. each is read back and verified: the same set of event_ids as its bucket, one row each,
+   and the buckets together hold every input row;
 3. only then are the input files deleted.
 
 A crash before 3 leaves the inputs and the new files side by side: every row is there, some
@@ -22,18 +28,24 @@ import hashlib
 import io
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from .errors import SeslakeError
 from .lake import Lake
 from .schema import EVENT_SCHEMA, EVENTS_TABLE
 
-TARGET_BYTES = 128 * 1024 * 1024
+#: Parquet input per output file. Decompressed, the rows take about 15 times as much memory
+#: (the raw record dominates), and sorting copies them: 32 MB fits a 3 GB function.
+TARGET_BYTES = 32 * 1024 * 1024
+#: Buckets are chosen by the first byte of the event_id (a hex digest).
+_HEX_BYTES = pa.array([f"{i:02x}" for i in range(256)])
+_IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 COMPACTED = "compacted-"
 _PARTITION = re.compile(rf"^{EVENTS_TABLE}/event_type=([^/]+)/dt=(\d{{4}}-\d{{2}}-\d{{2}})/[^/]+$")
 
@@ -80,12 +92,9 @@ def needs_compaction(files: list[tuple[str, int]]) -> bool:
     )
 
 
-def _read(lake: Lake, keys: Iterable[str]) -> pa.Table:
-    tables = []
-    for key in keys:
-        table = pq.read_table(io.BytesIO(lake.get_bytes(key)))
-        tables.append(table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA))
-    return pa.concat_tables(tables)
+def _read(lake: Lake, key: str) -> pa.Table:
+    table = pq.read_table(io.BytesIO(lake.get_bytes(key)))
+    return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
 
 def _unique(table: pa.Table) -> pa.Table:
@@ -101,39 +110,90 @@ def _unique(table: pa.Table) -> pa.Table:
     return ordered.filter(first).sort_by([("event_at", "ascending"), ("event_id", "ascending")])
 
 
+class _Buckets:
+    """Rows spread over `count` temporary files by event_id; every copy of an event together."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._of_byte = pa.array([i % count for i in range(256)], pa.int32())
+        self._files = [tempfile.TemporaryFile() for _ in range(count)]  # noqa: SIM115
+        self._writers = [ipc.new_stream(f, EVENT_SCHEMA, options=_IPC_OPTIONS) for f in self._files]
+
+    def add(self, table: pa.Table) -> None:
+        first_byte = pc.index_in(
+            pc.utf8_slice_codeunits(table.column("event_id"), 0, 2), _HEX_BYTES
+        )
+        bucket = pc.take(self._of_byte, pc.fill_null(first_byte, 0))
+        for number, writer in enumerate(self._writers):
+            part = table.filter(pc.equal(bucket, number)) if self.count > 1 else table
+            if part.num_rows:
+                writer.write_table(part)
+
+    def read(self, number: int) -> pa.Table:
+        self._writers[number].close()
+        self._files[number].seek(0)
+        table = ipc.open_stream(self._files[number]).read_all()
+        self._files[number].close()
+        return table
+
+    def close(self) -> None:
+        for file in self._files:
+            file.close()
+
+
 def compact_partition(
     lake: Lake, prefix: str, files: list[tuple[str, int]], target_bytes: int = TARGET_BYTES
 ) -> CompactionStats:
     """Rewrite one partition's files (see the module docstring for the order of operations)."""
     stats = CompactionStats(partitions=1, files_in=len(files))
     keys = [key for key, _ in files]
-    table = _read(lake, keys)
-    unique = _unique(table)
-    stats.rows_in, stats.rows_out = table.num_rows, unique.num_rows
-    stats.duplicates = table.num_rows - unique.num_rows
     total = sum(size for _, size in files)
-    pieces = max(1, -(-total // target_bytes))
-    per_file = max(1, -(-unique.num_rows // pieces))
+    buckets = _Buckets(min(256, max(1, -(-total // target_bytes))))
     digest = hashlib.blake2b("\n".join(keys).encode(), digest_size=10).hexdigest()
     written = []
-    for number, start in enumerate(range(0, max(unique.num_rows, 1), per_file)):
-        part = unique.slice(start, per_file)
-        key = f"{prefix}{COMPACTED}{digest}-{number:03d}.parquet"
-        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
-            pq.write_table(part, spool, compression="zstd", row_group_size=256 * 1024)
-            lake.put_file(key, spool)
-        written.append(key)
-    check = _read(lake, written)
-    expected = pc.unique(table.column("event_id")).sort()
-    got_ids = check.column("event_id")
-    if check.num_rows != unique.num_rows or not pc.unique(got_ids).sort().equals(expected):
+    try:
+        for key in keys:  # one input file in memory at a time
+            table = _read(lake, key)
+            stats.rows_in += table.num_rows
+            buckets.add(table)
+        bucketed = 0
+        for number in range(buckets.count):
+            rows = buckets.read(number)
+            bucketed += rows.num_rows
+            if rows.num_rows == 0:
+                continue
+            unique = _unique(rows)
+            key = f"{prefix}{COMPACTED}{digest}-{number:03d}.parquet"
+            with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
+                pq.write_table(unique, spool, compression="zstd", row_group_size=256 * 1024)
+                lake.put_file(key, spool)
+            written.append(key)
+            _verify(lake, key, rows, unique.num_rows)
+            stats.rows_out += unique.num_rows
+            del rows, unique
+    finally:
+        buckets.close()
+    if bucketed != stats.rows_in:
         raise CompactionError(
-            f"{prefix}: rewritten files hold {check.num_rows} rows, expected {unique.num_rows} "
-            "unique events; the input files were kept"
+            f"{prefix}: buckets hold {bucketed} rows, the inputs {stats.rows_in}; "
+            "the input files were kept"
         )
+    stats.duplicates = stats.rows_in - stats.rows_out
     stats.files_out = len(written)
     lake.delete([k for k in keys if k not in written])
     return stats
+
+
+def _verify(lake: Lake, key: str, rows: pa.Table, expected_rows: int) -> None:
+    """The file just written holds each of its bucket's event_ids exactly once."""
+    check = _read(lake, key)
+    expected = pc.unique(rows.column("event_id")).sort()
+    got = check.column("event_id")
+    if check.num_rows != expected_rows or not pc.unique(got).sort().equals(expected):
+        raise CompactionError(
+            f"{key}: holds {check.num_rows} rows, expected {expected_rows} unique events; "
+            "the input files were kept"
+        )
 
 
 def compact_lake(

@@ -3,9 +3,9 @@
 Rows are buffered per partition (`event_type`, `dt`) and spilled as LZ4-compressed Arrow IPC
 batches into a temporary file per partition, so memory stays flat however large the input (an
 open Parquet writer keeps tens of kilobytes per row group written, and one Firehose object can
-feed hundreds of partitions). `commit()` then converts each partition, one at a time, into one
-Parquet file of large row groups and uploads it under a name derived from the inputs that fed
-it: the same inputs give the same names, so a retry overwrites instead of adding rows.
+feed hundreds of partitions). `commit()` then converts each partition (two at a time once spilled)
+into one Parquet file of large row groups and uploads it under a name derived from the inputs
+that fed it: the same inputs give the same names, so a retry overwrites instead of adding rows.
 """
 
 from __future__ import annotations

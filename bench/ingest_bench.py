@@ -96,6 +96,29 @@ def encode_seconds(lake: Path) -> float:
     return best_seconds(run)
 
 
+def stage_seconds(payloads: list[bytes]) -> dict[str, float]:
+    """Each stage of the core on its own: envelopes (parsing included), normalize, rows to Arrow."""
+    from seslake.envelopes import Leaf, unwrap
+    from seslake.normalize import normalize
+    from seslake.writer import rows_to_table
+
+    leaves: list[Leaf] = []
+    rows: list[list[object]] = []
+
+    def peel(number: int) -> None:
+        leaves[:] = [leaf for p in payloads for leaf in unwrap(orjson.loads(p), p, "b", "b", p)]
+
+    def rowify(number: int) -> None:
+        records = [(leaf.record, leaf.raw) for leaf in leaves if leaf.record is not None]
+        rows[:] = [row for record, raw in records for _, row in normalize(record, "b", 0, raw)[1]]
+
+    return {
+        "envelopes": best_seconds(peel),
+        "normalize": best_seconds(rowify),
+        "rows_to_arrow": best_seconds(lambda number: rows_to_table(rows)),
+    }
+
+
 def parse_seconds(payloads: list[bytes]) -> float:
     def run(number: int) -> None:
         for payload in payloads:
@@ -275,6 +298,8 @@ def main() -> None:
                 "parse_plus_encode_events_per_s": round(n / (parse + encode)),
             }
         )
+        stages = {"parse": parse, **stage_seconds(payloads), "encode": encode, "core": core}
+        report["us_per_event"] = {k: round(v / n * 1e6, 1) for k, v in stages.items()}
         del payloads
         print("handler imports in a Lambda-like site...", file=sys.stderr)
         report["handler_imports"] = import_times(work)

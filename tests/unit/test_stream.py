@@ -128,6 +128,17 @@ def test_very_long_concatenated_line_is_consumed_as_it_grows(
     assert yielded_before_end + len(rest) == 1000
 
 
+def test_junk_inside_a_very_long_line_is_cut_out_and_the_rest_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stream, "LONG_LINE", 4096)
+    data = b"".join(COMPACT * 150) + b"<html>oops</html>" + b"".join(COMPACT * 150)
+    pieces = values(data, 2048)
+    assert len(event_types(pieces)) == 600
+    assert [p.text for p in pieces if p.error] == [b"<html>oops</html>"]
+    assert b"".join(p.text for p in pieces) == data
+
+
 def test_every_byte_is_accounted_for() -> None:
     data = b"\n".join([COMPACT[0], b"{oops", COMPACT[1], b"[1,2", b"", b"null", COMPACT[0]])
     pieces = values(data, 3)

@@ -166,53 +166,59 @@ class JsonSplitter:
 
     def _pieces(self, text: bytes, line: int) -> Iterator[Piece]:
         """Values in one complete line (or a closed multi-line value): splits concatenations."""
-        while text:
-            try:
-                value = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                if exc.msg.startswith(_TRAILING) and exc.pos > 0:
-                    head, text = text[: exc.pos], text[exc.pos :].lstrip()
-                    yield from self._flush_junk()
-                    yield Piece(head, line, orjson.loads(head))
-                    continue
-                if exc.msg.startswith(_EOF) and text[:1] in (b"{", b"["):
-                    yield from self._flush_junk()
-                    self._pending, self._pending_size, self._depth = [], 0, 0
-                    self._pending_line = line
-                    self._extend(text)
-                    return
-                if self._junk and self._junk_line + len(self._junk) != line:
-                    yield from self._flush_junk()
-                if not self._junk:
-                    self._junk_line, self._junk_error = line, str(exc)
-                self._junk.append(text)
-                return
+        values, rest, exc = _leading_values(text)
+        for head, value in values:
             yield from self._flush_junk()
-            yield Piece(text, line, value)
+            yield Piece(head, line, value)
+        if exc is None:
             return
+        if exc.msg.startswith(_EOF) and rest[:1] in (b"{", b"["):
+            yield from self._flush_junk()
+            self._pending, self._pending_size, self._depth = [], 0, 0
+            self._pending_line = line
+            self._extend(rest)
+            return
+        if self._junk and self._junk_line + len(self._junk) != line:
+            yield from self._flush_junk()
+        if not self._junk:
+            self._junk_line, self._junk_error = line, str(exc)
+        self._junk.append(rest)
 
     def _drain_long_line(self) -> Iterator[Piece]:
         """Take the complete values off the front of a very long line (concatenated records)."""
         text = self._carry.lstrip()
         while text:
-            try:
-                value = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                if exc.msg.startswith(_TRAILING) and exc.pos > 0:
-                    head, text = text[: exc.pos], text[exc.pos :].lstrip()
-                    yield Piece(head, self._carry_line, orjson.loads(head))
-                    continue
-                if exc.msg.startswith(_EOF):
-                    break  # the value goes on in the next chunk
-                cut = text.find(b'{"', max(exc.pos, 1))
-                if cut == -1:
-                    break
-                yield Piece(text[:cut], self._carry_line, error=f"not JSON: {exc}")
-                text = text[cut:]
-                continue
-            yield Piece(text, self._carry_line, value)
-            text = b""
+            values, text, exc = _leading_values(text)
+            for head, value in values:
+                yield Piece(head, self._carry_line, value)
+            if exc is None or exc.msg.startswith(_EOF):
+                break  # all taken, or the value goes on in the next chunk
+            cut = text.find(b'{"', max(exc.pos, 1))
+            if cut == -1:
+                break
+            yield Piece(text[:cut], self._carry_line, error=f"not JSON: {exc}")
+            text = text[cut:]
         self._carry = text
+
+
+def _leading_values(
+    text: bytes,
+) -> tuple[list[tuple[bytes, object]], bytes, orjson.JSONDecodeError | None]:
+    """The complete values at the front of `text` (values written back to back split apart),
+    what is left, and why what is left does not parse (None when nothing is left)."""
+    values: list[tuple[bytes, object]] = []
+    while text:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if exc.msg.startswith(_TRAILING) and exc.pos > 0:
+                head, text = text[: exc.pos], text[exc.pos :].lstrip()
+                values.append((head, orjson.loads(head)))
+                continue
+            return values, text, exc
+        values.append((text, value))
+        break
+    return values, b"", None
 
 
 def split_json(chunks: Iterable[bytes]) -> Iterator[Piece]:

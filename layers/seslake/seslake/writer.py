@@ -215,8 +215,10 @@ class LakeWriter:
         Two when partitions spilled (each then streams row groups of tens of megabytes)."""
         written = Written()
         spilled = any(p.writer is not None for p in self._partitions.values())
+        files = len(self._partitions) + (self._quarantine is not None)
+        threads = max(1, min(2 if spilled else COMMIT_THREADS, files))
         try:
-            with ThreadPoolExecutor(2 if spilled else COMMIT_THREADS) as pool:
+            with ThreadPoolExecutor(threads) as pool:
                 jobs = [
                     (part, pool.submit(self._put_partition, part))
                     for part in self._partitions.values()

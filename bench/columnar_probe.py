@@ -9,7 +9,9 @@ normalization and no Parquet:
   messages joined into newline-delimited JSON (schema inferred);
 - DuckDB's JSON functions over an Arrow column of the envelopes (`json_extract_string`, then
   `json_transform` into a struct of every field normalize reads), on all cores;
-- orjson, both layers, for reference (the parse-only bound).
+- orjson, both layers, for reference (the parse-only bound);
+- a sketch of a whole DuckDB pipeline (parse, part of the normalization, partitioned Parquet
+  through COPY): a lower bound of what that route would cost.
 
 Usage: python bench/columnar_probe.py [--events N]
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,12 +169,62 @@ def main() -> None:
         ).to_arrow_table()
         con.unregister("envelopes")
 
+    # A sketch of a whole DuckDB pipeline, to see where it would land: parse, a few of the
+    # normalizations (type names, event time, one row per recipient, an md5 identity), and
+    # partitioned zstd Parquet through COPY. Far from complete, so a lower bound of its cost.
+    pipeline = f"""
+        with parsed as (
+            select json_extract_string(p, '$.Message') as raw,
+                   json_transform(json_extract_string(p, '$.Message'), '{structure}') as s
+            from envelopes),
+        typed as (
+            select raw, s,
+                   replace(lower(coalesce(s.eventType, s.notificationType)), ' ', '_')
+                       as event_type,
+                   coalesce(s.delivery.timestamp, s.open.timestamp, s.click.timestamp,
+                            s.bounce.timestamp, s.complaint.timestamp,
+                            s.deliveryDelay.timestamp, s.subscription.timestamp,
+                            s.mail.timestamp)::timestamptz as event_at,
+                   case when s.delivery is not null then s.delivery.recipients
+                        when s.bounce is not null
+                            then list_transform(s.bounce.bouncedRecipients,
+                                                lambda x: x.emailAddress)
+                        else s.mail.destination end as recipients
+            from parsed)
+        select md5(concat_ws('|', s.mail.messageId, event_type, epoch_ms(event_at), r))
+                   as event_id,
+               s.mail.messageId as message_id,
+               lower(trim(regexp_extract(r, '([^<>]*)>?\\s*$', 1))) as recipient,
+               event_type, event_at, s.mail.timestamp::timestamptz as sent_at,
+               s.mail.source as source, s.mail.commonHeaders.subject as subject,
+               s.mail.destination as destination, s.mail.tags as tags,
+               s.delivery.smtpResponse as smtp_response, s.click.link as link,
+               s.click.linkTags as link_tags,
+               coalesce(s.open.userAgent, s.click.userAgent) as user_agent,
+               s.bounce.bounceType as bounce_type, raw,
+               strftime(event_at, '%Y-%m-%d') as dt
+        from typed, unnest(recipients) as u(r)"""
+
+    def duckdb_pipeline() -> None:
+        column = pa.array(payloads, pa.binary()).cast(pa.string())
+        table = pa.Table.from_batches(
+            [pa.record_batch([column.slice(i, 8192)], ["p"]) for i in range(0, n, 8192)]
+        )
+        con.register("envelopes", table)
+        with tempfile.TemporaryDirectory() as out:
+            con.sql(
+                f"copy ({pipeline}) to '{out}' "
+                "(format parquet, partition_by (event_type, dt), compression zstd)"
+            )
+        con.unregister("envelopes")
+
     report = {
         "events": n,
         "threads": con.sql("select current_setting('threads')").fetchall()[0][0],
         "orjson_us_per_event": round(best_us(orjson_both, n), 2),
         "pyarrow_json_us_per_event": round(best_us(pyarrow_both, n), 2),
         "duckdb_json_us_per_event": round(best_us(duckdb_both, n), 2),
+        "duckdb_pipeline_sketch_us_per_event": round(best_us(duckdb_pipeline, n), 2),
     }
     print(json.dumps(report, indent=2))
     out = ROOT / "bench" / "out"

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from seslake import ingest
 from seslake.lake import LocalLake
 from seslake.schema import EVENT_SCHEMA, EVENT_TYPES
 from seslake.sources import ingest_files
@@ -84,6 +85,53 @@ def test_each_bad_record_is_quarantined_and_its_neighbours_kept(tmp_path: Path) 
     # Every quarantined payload is the original text, origin included.
     assert json.loads(next(b for b in bad if b["line"] == 2)["payload"])["eventType"] == "Teleport"
     assert all(b["origin"].endswith("mixed.jsonl") for b in bad)
+
+
+def test_out_of_range_numbers_and_instants_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    """Values JSON allows but the table cannot hold: each record quarantined with its reason,
+    never an error at write time that would fail the good records of the same batch."""
+    delivery = load_event("ses/publishing/delivery.json")
+    text = json.dumps(delivery)
+    field = '"processingTimeMillis": '
+    huge = [  # the original value follows as an unknown field "x"
+        text.replace(field, f'{field}1{"0" * 30}, "x": '),  # beyond 64 bits
+        text.replace(field, f'{field}1e300, "x": '),
+        text.replace(field, f'{field}"{"9" * 26}", "x": '),  # a number as text
+    ]
+    year_zero = copy.deepcopy(delivery)
+    year_zero["delivery"]["timestamp"] = "0001-01-01T00:30:00+01:00"
+    path = write_lines(tmp_path / "edges.jsonl", [*huge, year_zero, delivery])
+    stats = ingest_files([path], LocalLake(tmp_path / "lake"))
+    reasons = {b["line"]: b["reason"] for b in read_quarantine(tmp_path / "lake")}
+    assert all("delivery.processingTimeMillis: out of range" in reasons[n] for n in (1, 2, 3))
+    assert reasons[4].startswith("delivery.timestamp: ") and "out of range" in reasons[4]
+    assert stats.rows == len(delivery["delivery"]["recipients"]) and stats.quarantined == 4
+    assert [r["message_id"] for r in read_events(tmp_path / "lake")] == [
+        delivery["mail"]["messageId"]
+    ] * stats.rows
+
+
+def test_a_record_that_breaks_normalize_unforeseen_is_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety net for bugs: an unexpected exception costs one record, not the batch."""
+    from seslake.normalize import normalize as real
+
+    def normalize(record: dict[str, Any], *args: Any) -> Any:
+        if record["mail"]["messageId"] == "breaks":
+            raise ZeroDivisionError("division by zero")
+        return real(record, *args)
+
+    monkeypatch.setattr(ingest, "normalize", normalize)
+    send = load_event("ses/publishing/send.json")
+    breaks = copy.deepcopy(send)
+    breaks["mail"]["messageId"] = "breaks"
+    path = write_lines(tmp_path / "b.jsonl", [send, breaks, send])
+    stats = ingest_files([path], LocalLake(tmp_path / "lake"))
+    (entry,) = read_quarantine(tmp_path / "lake")
+    assert entry["reason"] == f"{ingest.UNFORESEEN}: ZeroDivisionError: division by zero"
+    assert json.loads(entry["payload"])["mail"]["messageId"] == "breaks"
+    assert stats.quarantined == 1 and stats.rows == 2 * len(send["mail"]["destination"])
 
 
 def test_binary_garbage_is_kept_as_base64(tmp_path: Path) -> None:

@@ -37,6 +37,20 @@ def test_bad_values_name_the_field(bad: object) -> None:
         to_epoch_ms(bad, "bounce.timestamp")
 
 
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "9999-12-31 23:30 -0100"]
+)
+def test_instants_outside_the_calendar_once_in_utc_are_bad_records(text: str) -> None:
+    """Valid ISO 8601, but year 0 or 10000 in UTC: no partition day, no Athena timestamp."""
+    with pytest.raises(BadRecord, match="delivery.timestamp: .* out of range"):
+        to_epoch_ms(text, "delivery.timestamp")
+
+
+def test_the_calendar_edges_themselves_are_fine() -> None:
+    assert utc_day(to_epoch_ms("0001-01-01T00:00:00Z", "f")) == "0001-01-01"
+    assert utc_day(to_epoch_ms("9999-12-31T23:59:59.999Z", "f")) == "9999-12-31"
+
+
 def test_day_and_iso_round_trip() -> None:
     assert utc_day(BASE) == "2015-10-14"
     assert utc_day(BASE - 14 * 3_600_000 - 45_001) == "2015-10-13"

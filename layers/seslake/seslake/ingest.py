@@ -27,6 +27,9 @@ from seslake.stream import split_json
 from seslake.timestamps import iso_ms
 from seslake.writer import LakeWriter, Written
 
+#: Quarantine reason prefix of a record that broke normalize in a way it does not check for.
+UNFORESEEN = "unforeseen error while normalizing (a seslake bug; re-ingest once fixed)"
+
 
 @dataclass
 class IngestStats:
@@ -138,6 +141,10 @@ class Ingestor:
             event_type, rows = normalize(leaf.record, leaf.origin, self.ingested_at, leaf.raw)
         except BadRecord as exc:
             self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, str(exc)), line)
+            return
+        except Exception as exc:  # a record normalize did not foresee: keep it, keep going
+            reason = f"{UNFORESEEN}: {type(exc).__name__}: {exc}"
+            self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, reason), line)
             return
         self._pending_records += 1
         for dt, row in rows:

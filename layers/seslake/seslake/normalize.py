@@ -370,9 +370,12 @@ def _integer(value: object, field: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadRecord(f"{field}: expected a number, got {value!r}")
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise BadRecord(f"{field}: expected a number, got {value!r}") from None
+    if not -(1 << 63) <= number < 1 << 63:
+        raise BadRecord(f"{field}: out of range for a 64-bit integer: {value!r}")
+    return number
 
 
 def _tags(value: object, field: str) -> dict[str, list[str]] | None:

@@ -22,6 +22,9 @@ _LOOSE = re.compile(
     r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _day_cache: dict[int, str] = {}
+#: The instants a partition day (and an Athena timestamp) can hold: years 1 to 9999, UTC.
+_MIN_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MS
+_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
 
 
 def to_epoch_ms(value: object, field: str) -> int:
@@ -34,7 +37,10 @@ def to_epoch_ms(value: object, field: str) -> int:
         parsed = _parse_loose(value, field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return (parsed - _EPOCH) // _MS
+    epoch_ms: int = (parsed - _EPOCH) // _MS
+    if not _MIN_MS <= epoch_ms <= _MAX_MS:
+        raise BadRecord(f"{field}: {value!r} is out of range once in UTC (years 1 to 9999)")
+    return epoch_ms
 
 
 def _parse_loose(value: str, field: str) -> datetime:

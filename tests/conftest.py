@@ -57,7 +57,7 @@ def read_events(lake_root: Path) -> list[dict[str, Any]]:
 def read_quarantine(lake_root: Path) -> list[dict[str, Any]]:
     entries = []
     for path in sorted((lake_root / "quarantine").glob("*.jsonl")):
-        entries += [json.loads(line) for line in path.read_text().splitlines()]
+        entries += [json.loads(line) for line in path.read_text().split("\n") if line]
     return entries
 
 

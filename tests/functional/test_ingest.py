@@ -129,7 +129,7 @@ def test_a_record_that_breaks_normalize_unforeseen_is_quarantined(
     path = write_lines(tmp_path / "b.jsonl", [send, breaks, send])
     stats = ingest_files([path], LocalLake(tmp_path / "lake"))
     (entry,) = read_quarantine(tmp_path / "lake")
-    assert entry["reason"] == f"{ingest.UNFORESEEN}: ZeroDivisionError: division by zero"
+    assert entry["reason"] == f"{ingest.UNFORESEEN} a record: ZeroDivisionError: division by zero"
     assert json.loads(entry["payload"])["mail"]["messageId"] == "breaks"
     assert stats.quarantined == 1 and stats.rows == 2 * len(send["mail"]["destination"])
 

@@ -90,7 +90,7 @@ def _unwrap(
         out.append(Leaf(value, origin, identity, unit, raw=_one_line(text)))
     elif isinstance(value.get("Records"), list):
         _lambda_records(value["Records"], origin, identity, depth, out)
-    elif value.get("Type") in _SNS_TYPES and "Message" in value:
+    elif _is_sns(value.get("Type")) and "Message" in value:
         _sns_notification(value, unit, origin, identity, depth, out)
     elif "detail-type" in value and "detail" in value:
         _eventbridge(value, unit, origin, identity, depth, out)
@@ -98,6 +98,10 @@ def _unwrap(
         keys = ", ".join(sorted(value)[:8])
         reason = f"JSON object is not an SES event or a known envelope (keys: {keys})"
         out.append(Leaf(None, origin, identity, unit, reason))
+
+
+def _is_sns(kind: object) -> bool:
+    return isinstance(kind, str) and kind in _SNS_TYPES
 
 
 def _parse_inner(

@@ -27,8 +27,9 @@ from seslake.stream import split_json
 from seslake.timestamps import iso_ms
 from seslake.writer import LakeWriter, Written
 
-#: Quarantine reason prefix of a record that broke normalize in a way it does not check for.
-UNFORESEEN = "unforeseen error while normalizing (a seslake bug; re-ingest once fixed)"
+#: Quarantine reason prefix of a payload that broke the envelope walk or normalize in a way
+#: they do not check for.
+UNFORESEEN = "unforeseen error (a seslake bug; re-ingest once fixed) reading"
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Ingestor:
         text: bytes | str | None = None,
     ) -> None:
         """A parsed JSON value; `unit` is what to quarantine if it is bad, `text` its own JSON."""
-        for leaf in unwrap(value, unit, origin, identity, text):
+        for leaf in self._unwrap(value, unit, origin, identity, text):
             self._add_leaf(leaf)
 
     def add_stream(
@@ -108,7 +109,7 @@ class Ingestor:
                         Leaf(None, origin, identity, piece.text, piece.error), line=piece.line
                     )
                 else:
-                    for leaf in unwrap(piece.value, piece.text, origin, identity, piece.text):
+                    for leaf in self._unwrap(piece.value, piece.text, origin, identity, piece.text):
                         self._add_leaf(leaf, line=piece.line)
         except zlib.error as exc:
             reason = f"corrupt gzip stream after line {last_line}: {exc}; the rest is unreadable"
@@ -133,6 +134,16 @@ class Ingestor:
     def pending_rows(self) -> int:
         return self.writer.pending_rows
 
+    @staticmethod
+    def _unwrap(
+        value: object, unit: bytes | str, origin: str, identity: str, text: bytes | str | None
+    ) -> list[Leaf]:
+        try:
+            return unwrap(value, unit, origin, identity, text)
+        except Exception as exc:  # an envelope unwrap did not foresee: keep it, keep going
+            reason = f"{UNFORESEEN} envelopes: {type(exc).__name__}: {exc}"
+            return [Leaf(None, origin, identity, unit, reason)]
+
     def _add_leaf(self, leaf: Leaf, line: int | None = None) -> None:
         if leaf.error is not None or leaf.record is None:
             self._quarantine(leaf, line)
@@ -143,7 +154,7 @@ class Ingestor:
             self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, str(exc)), line)
             return
         except Exception as exc:  # a record normalize did not foresee: keep it, keep going
-            reason = f"{UNFORESEEN}: {type(exc).__name__}: {exc}"
+            reason = f"{UNFORESEEN} a record: {type(exc).__name__}: {exc}"
             self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, reason), line)
             return
         self._pending_records += 1

@@ -88,13 +88,14 @@ def test_load_internal_reports_rows_without_message_id(
         ("region,amount\neu,1\n", "no message_id column (columns: region, amount)"),
         ('{"message_id": "m1"}\nnot json\n', ":2: not JSON"),
         ("Message Id,message_id\nx,y\n", "both become 'message_id'"),
+        ("\udcff\udcfemessage_id\n\udcff\n", "cannot be read as csv (not UTF-8"),
     ],
 )
 def test_load_internal_refuses_a_file_it_cannot_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
 ) -> None:
     source = tmp_path / ("bad.jsonl" if content.startswith("{") else "bad.csv")
-    source.write_text(content)
+    source.write_bytes(content.encode("utf-8", "surrogateescape"))  # lone bytes stay bytes
     code, out, err = run(capsys, "load-internal", str(source), "--lake", str(tmp_path / "lake"))
     assert code == 1
     assert message in err

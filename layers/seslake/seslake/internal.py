@@ -137,9 +137,12 @@ def _read(path: Path) -> tuple[pa.Table, list[int]]:
                 column_types=text_columns, strings_can_be_null=True
             ),
         )
+        table.column_names  # noqa: B018 - the header is not checked for UTF-8 until read
         # Line 1 is the header: row n is on line n + 1 (quoted line breaks aside).
         return table, list(range(2, table.num_rows + 2))
-    except (pa.ArrowInvalid, OSError) as error:
+    except UnicodeDecodeError as error:
+        raise InternalFileError(f"{path}: cannot be read as {kind} (not UTF-8: {error})") from None
+    except (pa.ArrowException, OSError) as error:
         raise InternalFileError(f"{path}: cannot be read as {kind} ({error})") from None
 
 

@@ -145,6 +145,34 @@ def test_s3_object_outside_the_raw_prefix_is_refused(bucket: str, lambda_context
         handler.lambda_handler(s3_event("lake/ses_events/x.parquet"), lambda_context)
 
 
+def test_s3_test_event_is_a_no_op(bucket: str, lambda_context: Any) -> None:
+    """S3 sends it once when the notification is configured."""
+    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": bucket}
+    assert load_handler("ingest_s3").lambda_handler(event, lambda_context) == {"objects": []}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}, "eventSource 'aws:sqs'"),
+        ({"source": "aws.s3", "detail-type": "Object Created"}, "keys: detail-type, source"),
+        ({}, "keys: none"),
+    ],
+)
+def test_events_that_are_not_s3_notifications_fail_loudly(
+    bucket: str,
+    lambda_context: Any,
+    event: dict[str, Any],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GLUE_DATABASE", "seslake")
+    monkeypatch.setenv("ATHENA_WORKGROUP", "seslake")
+    for function in ("ingest_s3", "load_internal"):
+        with pytest.raises(TriggerError, match=message):
+            load_handler(function).lambda_handler(event, lambda_context)
+
+
 def test_handlers_do_not_import_pandas_or_awswrangler() -> None:
     import subprocess
     import sys

@@ -85,10 +85,22 @@ class S3Object:
 
 
 def s3_objects(event: dict[str, Any]) -> list[S3Object]:
-    """The objects of an S3 event notification (keys arrive URL-encoded, spaces as '+')."""
+    """The objects of an S3 event notification (keys arrive URL-encoded, spaces as '+').
+
+    The test event S3 sends when a notification is configured holds none. Any other event is
+    a wiring mistake (TriggerError): failing loudly beats ignoring what it may carry."""
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        keys = ", ".join(sorted(event)[:8]) or "none"
+        raise TriggerError(f"not an S3 event notification (keys: {keys})")
     objects = []
-    for record in event.get("Records", []):
-        s3 = record["s3"]
+    for record in records:
+        s3 = record.get("s3") if isinstance(record, dict) else None
+        if not isinstance(s3, dict):
+            source = record.get("eventSource") if isinstance(record, dict) else None
+            raise TriggerError(f"not an S3 event notification record (eventSource {source!r})")
         obj = s3["object"]
         objects.append(
             S3Object(

@@ -197,6 +197,30 @@ def test_alarms_cover_the_dlq_quarantine_errors_and_ses_thresholds() -> None:
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
+def test_alarms_read_only_metrics_the_code_emits() -> None:
+    """A renamed metric would leave its alarm silent forever (missing data is not breaching)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    code = (ROOT / "layers/seslake/seslake/telemetry.py").read_text() + "".join(
+        p.read_text() for p in (ROOT / "functions").glob("*/app.py")
+    )
+    emitted = set(re.findall(r'name="([A-Za-z]+)"', code))
+    read = {
+        query["MetricStat"]["Metric"]["MetricName"]
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        for query in alarm["Properties"].get("Metrics", [])
+        if query.get("MetricStat", {}).get("Metric", {}).get("Namespace") == "seslake"
+    } | {
+        alarm["Properties"]["MetricName"]
+        for alarm in of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "seslake"
+    }
+    assert {"HardBounces", "RowsWritten"} <= read
+    assert read <= emitted
+
+
 def test_optional_pieces_sit_behind_parameters() -> None:
     assert RESOURCES["DirectSnsSubscription"]["Condition"] == "DirectSnsTrigger"
     assert RESOURCES["FirehoseStream"]["Condition"] == "WithFirehose"

@@ -134,6 +134,35 @@ def test_a_record_that_breaks_normalize_unforeseen_is_quarantined(
     assert stats.quarantined == 1 and stats.rows == 2 * len(send["mail"]["destination"])
 
 
+def test_hard_bounces_are_counted_for_the_bounce_rate_alarm(tmp_path: Path) -> None:
+    """SES reviews accounts on hard (Permanent) bounces: soft ones must not count."""
+    hard = load_event("ses/publishing/bounce-permanent.json")
+    soft = copy.deepcopy(hard)
+    soft["bounce"]["bounceType"] = "Transient"
+    soft["mail"]["messageId"] = "soft"
+    two = copy.deepcopy(hard)
+    two["mail"]["messageId"] = "two-recipients"
+    two["bounce"]["bouncedRecipients"] *= 2
+    two["bounce"]["bouncedRecipients"][1] = {"emailAddress": "other@example.com"}
+    path = write_lines(tmp_path / "bounces.jsonl", [hard, soft, two])
+    stats = ingest_files([path], LocalLake(tmp_path / "lake"))
+    hard_rows = len(hard["bounce"]["bouncedRecipients"]) + 2
+    assert stats.rows_by_type["bounce"] == hard_rows + len(soft["bounce"]["bouncedRecipients"])
+    assert stats.hard_bounces == hard_rows == stats.as_dict()["hard_bounces"]
+
+
+def test_hard_bounces_whose_write_failed_are_not_counted(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    (lake / "ses_events").mkdir(parents=True)
+    (lake / "ses_events/event_type=bounce").write_text("a file where a folder must go")
+    bounce = load_event("ses/publishing/bounce-permanent.json")
+    send = load_event("ses/publishing/send.json")
+    path = write_lines(tmp_path / "two.jsonl", [bounce, send])
+    stats = ingest_files([path], LocalLake(lake))
+    assert stats.failed and stats.hard_bounces == 0
+    assert "bounce" not in stats.rows_by_type
+
+
 def test_binary_garbage_is_kept_as_base64(tmp_path: Path) -> None:
     path = tmp_path / "junk.bin"
     path.write_bytes(b"\xff\xfe\x00garbage")

@@ -23,10 +23,12 @@ from seslake.envelopes import Leaf, unwrap
 from seslake.errors import BadRecord
 from seslake.lake import Lake
 from seslake.normalize import normalize
+from seslake.schema import EVENT_COLUMN_NAMES
 from seslake.stream import split_json
 from seslake.timestamps import iso_ms
 from seslake.writer import LakeWriter, Written
 
+_I_BOUNCE_TYPE = EVENT_COLUMN_NAMES.index("bounce_type")
 #: Quarantine reason prefix of a payload that broke the envelope walk or normalize in a way
 #: they do not check for.
 UNFORESEEN = "unforeseen error (a seslake bug; re-ingest once fixed) reading"
@@ -41,6 +43,7 @@ class IngestStats:
     rows: int = 0
     quarantined: int = 0
     files_written: int = 0
+    hard_bounces: int = 0  # rows of Permanent bounces: what SES's bounce rate counts
     rows_by_type: Counter[str] = field(default_factory=Counter)
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     failed: dict[str, str] = field(default_factory=dict)
@@ -52,6 +55,7 @@ class IngestStats:
             "rows": self.rows,
             "quarantined": self.quarantined,
             "files_written": self.files_written,
+            "hard_bounces": self.hard_bounces,
             "rows_by_type": dict(sorted(self.rows_by_type.items())),
             "failed": len(self.failed),
         }
@@ -67,6 +71,7 @@ class Ingestor:
         self.ingested_at = now_ms if now_ms is not None else int(time.time() * 1000)
         self._pending_records = 0
         self._pending_reasons: Counter[str] = Counter()
+        self._pending_hard_bounces: Counter[str] = Counter()  # by input identity
 
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
         """One JSON document: a Lambda event, an SNS notification, an SES record, ..."""
@@ -126,8 +131,14 @@ class Ingestor:
         if written.quarantined:
             self.stats.quarantine_reasons.update(self._pending_reasons)
         self.stats.failed.update(written.failed)
+        self.stats.hard_bounces += sum(
+            count
+            for identity, count in self._pending_hard_bounces.items()
+            if identity not in written.failed
+        )
         self._pending_records = 0
         self._pending_reasons = Counter()
+        self._pending_hard_bounces = Counter()
         return written
 
     @property
@@ -160,6 +171,9 @@ class Ingestor:
         self._pending_records += 1
         for dt, row in rows:
             self.writer.add(event_type, dt, row, leaf.identity)
+        if event_type == "bounce":
+            hard = sum(1 for _, row in rows if row[_I_BOUNCE_TYPE] == "Permanent")
+            self._pending_hard_bounces[leaf.identity] += hard
 
     def _quarantine(self, leaf: Leaf, line: int | None = None) -> None:
         assert leaf.error is not None

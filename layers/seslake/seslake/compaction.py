@@ -120,14 +120,19 @@ class _Buckets:
         self._writers = [ipc.new_stream(f, EVENT_SCHEMA, options=_IPC_OPTIONS) for f in self._files]
 
     def add(self, table: pa.Table) -> None:
+        if self.count == 1:
+            self._writers[0].write_table(table)
+            return
         first_byte = pc.index_in(
             pc.utf8_slice_codeunits(table.column("event_id"), 0, 2), _HEX_BYTES
         )
         bucket = pc.take(self._of_byte, pc.fill_null(first_byte, 0))
-        for number, writer in enumerate(self._writers):
-            part = table.filter(pc.equal(bucket, number)) if self.count > 1 else table
-            if part.num_rows:
-                writer.write_table(part)
+        order = pc.sort_indices(bucket)  # rows grouped by bucket: one slice per bucket present
+        table, bucket = table.take(order), bucket.take(order)
+        start = 0
+        for item in sorted(pc.value_counts(bucket).to_pylist(), key=lambda v: v["values"]):
+            self._writers[item["values"]].write_table(table.slice(start, item["counts"]))
+            start += item["counts"]
 
     def read(self, number: int) -> pa.Table:
         self._writers[number].close()

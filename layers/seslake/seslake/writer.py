@@ -223,7 +223,9 @@ class LakeWriter:
                     (part, pool.submit(self._put_partition, part))
                     for part in self._partitions.values()
                 ]
-                quarantine = pool.submit(self._put_quarantine) if self._quarantine else None
+                quarantine = (
+                    pool.submit(self._put_quarantine) if self._quarantine is not None else None
+                )
                 for part, job in jobs:
                     key, error = job.result()
                     if error is not None:

@@ -151,3 +151,31 @@ def test_compact_handler_on_a_schedule(lake: S3Lake, lambda_context: Any) -> Non
     assert result["before"] == "2026-11-03"
     assert result["partitions"] == 4  # 2026-11-01 and 02, send and delivery
     assert result["rows_in"] - result["rows_out"] == result["duplicates"]
+
+
+def test_unique_keeps_the_first_ingested_copy_in_event_time_order() -> None:
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from seslake.compaction import _unique
+
+    def at(minute: int) -> datetime:
+        return datetime(2026, 11, 1, 10, minute)
+
+    table = pa.table(
+        {
+            "event_id": ["b", "a", "b", "c", "a", "b"],
+            "ingested_at": [at(5), at(9), at(1), at(0), at(2), at(1)],
+            "ingest_source": ["sqs:2", "sqs:1", "sqs:9", "sqs:3", "sqs:0", "sqs:1"],
+            "event_at": [at(30), at(20), at(30), at(20), at(20), at(30)],
+        }
+    )
+    kept = _unique(table).to_pylist()
+    # a: ingested at :02 wins over :09; b: two copies at :01, sqs:1 sorts before sqs:9;
+    # rows by event_at, then event_id (a and c share 10:20).
+    assert [(r["event_id"], r["ingest_source"]) for r in kept] == [
+        ("a", "sqs:0"),
+        ("c", "sqs:3"),
+        ("b", "sqs:1"),
+    ]

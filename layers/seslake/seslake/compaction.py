@@ -98,16 +98,25 @@ def _read(lake: Lake, key: str) -> pa.Table:
 
 
 def _unique(table: pa.Table) -> pa.Table:
-    """One row per event_id: the first ingested copy; rows in event_at order."""
-    ordered = table.sort_by(
+    """One row per event_id: the first ingested copy; rows in event_at order.
+
+    The order is worked out on the key columns and row numbers alone, so the rows themselves
+    (the raw record is most of their bytes) are copied once, by the final take."""
+    keys = table.select(["event_id", "ingested_at", "ingest_source"]).append_column(
+        "row", pa.array(range(table.num_rows), pa.int64())
+    )
+    keys = keys.sort_by(
         [("event_id", "ascending"), ("ingested_at", "ascending"), ("ingest_source", "ascending")]
     )
-    ids = ordered.column("event_id").combine_chunks()
+    ids = keys.column("event_id").combine_chunks()
     if len(ids) == 0:
-        return ordered
+        return table
     previous = pa.concat_arrays([pa.array([None], pa.string()), ids.slice(0, len(ids) - 1)])
-    first = pc.fill_null(pc.not_equal(ids, previous), True)
-    return ordered.filter(first).sort_by([("event_at", "ascending"), ("event_id", "ascending")])
+    first = keys.filter(pc.fill_null(pc.not_equal(ids, previous), True))
+    rows = first.column("row")
+    by_time = pa.table({"at": table.column("event_at").take(rows), "id": first.column("event_id")})
+    order = pc.sort_indices(by_time, [("at", "ascending"), ("id", "ascending")])
+    return table.take(rows.take(order))
 
 
 class _Buckets:

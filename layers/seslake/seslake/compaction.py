@@ -46,6 +46,7 @@ TARGET_BYTES = 32 * 1024 * 1024
 #: Buckets are chosen by the first byte of the event_id (a hex digest).
 _HEX_BYTES = pa.array([f"{i:02x}" for i in range(256)])
 _IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+_TAKE_ROWS = 32_768
 COMPACTED = "compacted-"
 _PARTITION = re.compile(rf"^{EVENTS_TABLE}/event_type=([^/]+)/dt=(\d{{4}}-\d{{2}}-\d{{2}})/[^/]+$")
 
@@ -115,8 +116,11 @@ def _unique(table: pa.Table) -> pa.Table:
     first = keys.filter(pc.fill_null(pc.not_equal(ids, previous), True))
     rows = first.column("row")
     by_time = pa.table({"at": table.column("event_at").take(rows), "id": first.column("event_id")})
-    order = pc.sort_indices(by_time, [("at", "ascending"), ("id", "ascending")])
-    return table.take(rows.take(order))
+    order = rows.take(pc.sort_indices(by_time, [("at", "ascending"), ("id", "ascending")]))
+    # Taken a slice at a time: one take of a whole string column reserves room as it grows.
+    return pa.concat_tables(
+        [table.take(order.slice(start, _TAKE_ROWS)) for start in range(0, len(order), _TAKE_ROWS)]
+    )
 
 
 class _Buckets:
@@ -144,9 +148,11 @@ class _Buckets:
             start += item["counts"]
 
     def read(self, number: int) -> pa.Table:
+        """The bucket's rows in one chunk per column: taking rows from many chunks would first
+        concatenate them, a third copy of the bucket at the peak."""
         self._writers[number].close()
         self._files[number].seek(0)
-        table = ipc.open_stream(self._files[number]).read_all()
+        table = ipc.open_stream(self._files[number]).read_all().combine_chunks()
         self._files[number].close()
         return table
 
@@ -176,15 +182,17 @@ def compact_partition(
             bucketed += rows.num_rows
             if rows.num_rows == 0:
                 continue
+            expected = pc.unique(rows.column("event_id")).sort()
             unique = _unique(rows)
+            del rows  # from here on only the unique rows are held
             key = f"{prefix}{COMPACTED}{digest}-{number:03d}.parquet"
             with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
                 pq.write_table(unique, spool, compression="zstd", row_group_size=256 * 1024)
                 lake.put_file(key, spool)
             written.append(key)
-            _verify(lake, key, rows, unique.num_rows)
-            stats.rows_out += unique.num_rows
-            del rows, unique
+            del unique
+            _verify(lake, key, expected)
+            stats.rows_out += len(expected)
     finally:
         buckets.close()
     if bucketed != stats.rows_in:
@@ -198,14 +206,12 @@ def compact_partition(
     return stats
 
 
-def _verify(lake: Lake, key: str, rows: pa.Table, expected_rows: int) -> None:
-    """The file just written holds each of its bucket's event_ids exactly once."""
-    check = _read(lake, key)
-    expected = pc.unique(rows.column("event_id")).sort()
-    got = check.column("event_id")
-    if check.num_rows != expected_rows or not pc.unique(got).sort().equals(expected):
+def _verify(lake: Lake, key: str, expected: pa.Array) -> None:
+    """The file just written holds each of its bucket's event_ids (`expected`) exactly once."""
+    got = pq.read_table(io.BytesIO(lake.get_bytes(key)), columns=["event_id"]).column(0)
+    if len(got) != len(expected) or not pc.unique(got).sort().equals(expected):
         raise CompactionError(
-            f"{key}: holds {check.num_rows} rows, expected {expected_rows} unique events; "
+            f"{key}: holds {len(got)} rows, expected {len(expected)} unique events; "
             "the input files were kept"
         )
 

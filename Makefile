@@ -75,6 +75,7 @@ deploy: build
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/columnar_probe.py
+	$(BIN)/python bench/compaction_bench.py
 	$(BIN)/python bench/demo_bench.py
 
 clean:

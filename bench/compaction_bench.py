@@ -5,7 +5,10 @@ local lake from real ingest output: 20,000 generated events ingested once, then 
 fresh event_ids (plus one file of duplicates), and compacted in a fresh process whose peak
 RSS (`VmHWM`) is reported.
 
-Usage: python bench/compaction_bench.py [--sizes-mb 64 256]
+The default sizes sit just under three and twelve buckets (32 MB of Parquet input each), so
+both partitions have full buckets: peak memory follows the bucket, not the partition.
+
+Usage: python bench/compaction_bench.py [--sizes-mb 95 380]
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes-mb", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--sizes-mb", type=int, nargs="+", default=[95, 380])
     args = parser.parse_args()
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:

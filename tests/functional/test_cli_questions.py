@@ -118,6 +118,38 @@ def test_load_internal_reads_parquet(tmp_path: Path, capsys: pytest.CaptureFixtu
     ]
 
 
+def test_load_internal_keeps_nested_and_odd_parquet_columns_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As nested JSON values are: every column gets a type Glue and Athena's views can use."""
+    from seslake.catalog import glue_type
+
+    source = tmp_path / "export.parquet"
+    table = pa.table(
+        {
+            "message_id": ["m1", "m2"],
+            "attrs": pa.array([[("plan", "pro")], None], pa.map_(pa.string(), pa.string())),
+            "info": pa.array([{"a": 1, "b": "x"}, {"a": None, "b": "y"}]),
+            "codes": pa.array([[1, 2], []]),
+            "big": pa.array([2**64 - 1, 7], pa.uint64()),
+            "small": pa.array([7, 8], pa.uint32()),
+            "blob": pa.array([b"\x00\xff", None]),
+        }
+    )
+    pq.write_table(table, source)
+    code, out, err = run(capsys, "load-internal", str(source), "--lake", str(tmp_path / "lake"))
+    assert code == 0, err
+    (first, second) = requests_rows(tmp_path / "lake")
+    assert json.loads(str(first["attrs"])) == {"plan": "pro"} and second["attrs"] is None
+    assert json.loads(str(first["info"])) == {"a": 1, "b": "x"}
+    assert json.loads(str(first["codes"])) == [1, 2] and json.loads(str(second["codes"])) == []
+    assert (first["big"], second["big"]) == (str(2**64 - 1), "7")
+    assert (first["small"], second["small"]) == (7, 8)
+    assert first["blob"] == "AP8=" and second["blob"] is None  # base64
+    stored = pq.read_schema(next((tmp_path / "lake/ses_requests").glob("*.parquet")))
+    assert all(glue_type(field.type) for field in stored)
+
+
 def test_query_a_view_as_csv(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys,

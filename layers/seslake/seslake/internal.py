@@ -9,6 +9,7 @@ always exist (NULL when the file has none).
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import re
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .catalog import CatalogError, glue_type
 from .errors import BadRecord, SeslakeError
 from .lake import Lake
 from .normalize import bare_address
@@ -198,7 +200,44 @@ def _clean(
     if pa.types.is_timestamp(values.type):
         utc = pc.cast(values, pa.timestamp("ms", tz=values.type.tz))
         return utc.cast(pa.timestamp("ms")), {}
-    return values, {}
+    return _athena_typed(values), {}
+
+
+def _athena_typed(values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A column Glue can name and the views can group: nested values (lists, maps, structs) as
+    JSON text, as JSON lines keep them; bytes as base64; unsigned integers as bigint, or as
+    text when one does not fit."""
+    kind = values.type
+    if pa.types.is_unsigned_integer(kind):
+        try:
+            return values.cast(pa.int64())
+        except pa.ArrowInvalid:
+            return values.cast(pa.string())
+    if (
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+    ):
+        encoded = [None if v is None else base64.b64encode(v).decode() for v in values.to_pylist()]
+        return pa.array(encoded, pa.string())
+    try:
+        glue_type(kind)
+        nameable = not pa.types.is_nested(kind)
+    except CatalogError:
+        nameable = False
+    if nameable:
+        return values
+    items = values.to_pylist(maps_as_pydicts="lossy")
+    return pa.array(
+        [None if v is None else orjson.dumps(v, default=_json_default).decode() for v in items],
+        pa.string(),
+    )
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return str(value)  # decimals, durations, ...
 
 
 def prepare(path: Path) -> tuple[pa.Table, list[Rejected]]:

@@ -134,6 +134,7 @@ def test_load_internal_keeps_nested_and_odd_parquet_columns_as_text(
             "big": pa.array([2**64 - 1, 7], pa.uint64()),
             "small": pa.array([7, 8], pa.uint32()),
             "blob": pa.array([b"\x00\xff", None]),
+            "at": pa.array([45_000, None], pa.time32("s")),  # a time of day: Glue has no type
         }
     )
     pq.write_table(table, source)
@@ -146,6 +147,7 @@ def test_load_internal_keeps_nested_and_odd_parquet_columns_as_text(
     assert (first["big"], second["big"]) == (str(2**64 - 1), "7")
     assert (first["small"], second["small"]) == (7, 8)
     assert first["blob"] == "AP8=" and second["blob"] is None  # base64
+    assert first["at"] == "12:30:00" and second["at"] is None
     stored = pq.read_schema(next((tmp_path / "lake/ses_requests").glob("*.parquet")))
     assert all(glue_type(field.type) for field in stored)
 

@@ -227,6 +227,8 @@ def _athena_typed(values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         nameable = False
     if nameable:
         return values
+    if not pa.types.is_nested(kind):  # a time of day, a duration...: its text, not JSON
+        return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
     items = values.to_pylist(maps_as_pydicts="lossy")
     return pa.array(
         [None if v is None else orjson.dumps(v, default=_json_default).decode() for v in items],

@@ -5,8 +5,9 @@ local lake from real ingest output: 20,000 generated events ingested once, then 
 fresh event_ids (plus one file of duplicates), and compacted in a fresh process whose peak
 RSS (`VmHWM`) is reported.
 
-The default sizes sit just under three and twelve buckets (32 MB of Parquet input each), so
-both partitions have full buckets: peak memory follows the bucket, not the partition.
+The default sizes sit just under six and twenty-four buckets (16 MB of Parquet input each),
+so both partitions have full buckets: peak memory follows the bucket (plus the event ids of
+the output file being written, kept to verify it), not the partition.
 
 Usage: python bench/compaction_bench.py [--sizes-mb 95 380]
 """

@@ -76,24 +76,38 @@ def test_compaction_keeps_every_event_once(lake: S3Lake) -> None:
         assert times == sorted(times) and len(times) == 6
 
 
-def test_busy_partitions_are_split_into_buckets_without_duplicates(lake: S3Lake) -> None:
-    """Small target: several output files per partition, each sorted, no event twice."""
+@pytest.mark.parametrize("one_file_per_bucket", [True, False])
+def test_busy_partitions_are_split_into_buckets_without_duplicates(
+    lake: S3Lake, one_file_per_bucket: bool
+) -> None:
+    """Small buckets: several per partition, each a sorted row group, no event twice; files
+    close when they reach the target size (here: after every bucket, or never)."""
     unique_before = {r["event_id"] for r in table_rows(lake)}
     past = [r for r in table_rows(lake) if r["sent_at"].day != 29]
     duplicated = len(past) - len({r["event_id"] for r in past})
+    target = 1 if one_file_per_bucket else 1 << 30
 
-    stats = compact_lake(lake, before="2026-11-29", target_bytes=20_000)
+    stats = compact_lake(lake, before="2026-11-29", target_bytes=target, bucket_bytes=20_000)
 
-    assert stats.files_out > stats.partitions == 6
+    assert stats.partitions == 6
+    if one_file_per_bucket:
+        assert stats.files_out > stats.partitions
+    else:
+        assert stats.files_out == stats.partitions
     assert stats.duplicates == duplicated > 0
     for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
         rows = table_rows(lake, day)
         assert len(rows) == len({r["event_id"] for r in rows}) == 12  # 6 sends, 6 deliveries
     assert {r["event_id"] for r in table_rows(lake)} == unique_before
+    groups = 0
     for key in files(lake):
         if "dt=2026-11-29/" not in key:
-            times = pq.read_table(io.BytesIO(lake.get_bytes(key))).column("event_at").to_pylist()
-            assert times == sorted(times)
+            parquet = pq.ParquetFile(io.BytesIO(lake.get_bytes(key)))
+            for number in range(parquet.num_row_groups):
+                times = parquet.read_row_group(number, columns=["event_at"]).column(0)
+                assert times.to_pylist() == sorted(times.to_pylist())
+                groups += 1
+    assert groups > stats.partitions  # several buckets per partition
 
 
 def test_compaction_twice_changes_nothing(lake: S3Lake) -> None:
@@ -138,7 +152,7 @@ def test_interrupted_while_writing_keeps_the_inputs(lake: S3Lake) -> None:
 
     lake.client.meta.events.register("before-parameter-build.s3.PutObject", fail_second_put)
     with pytest.raises(Exception, match="SlowDown"):
-        compact_lake(lake, before="2026-11-29", target_bytes=1)  # one file per row
+        compact_lake(lake, before="2026-11-29", target_bytes=1, bucket_bytes=1)  # many files
     lake.client.meta.events.unregister("before-parameter-build.s3.PutObject", fail_second_put)
     assert set(listing) <= set(files(lake))  # no input was deleted
 

@@ -2,18 +2,18 @@
 
 Each (event_type, dt) partition of a past day that holds more than one file is rewritten:
 duplicates by event_id are dropped (the first ingested copy is kept, as ses_events_unique
-does), and the rows are written back sorted by event_at. Memory stays bounded however busy
-the day: the input files are read one at a time and their rows spread over buckets by
-event_id (LZ4 Arrow IPC temporary files), one bucket per `target_bytes` of Parquet input;
-each bucket is then deduplicated, sorted and written as one file on its own. Copies of an
-event share a bucket, so no duplicate survives.
+does) and the rows are written back in files of about `target_bytes`. Memory stays bounded
+however busy the day: the input files are read one at a time and their rows spread over
+buckets by event_id (LZ4 Arrow IPC temporary files), one bucket per `bucket_bytes` of Parquet
+input; each bucket in turn is deduplicated, sorted by event_at and appended to the output file
+as its own row group. Copies of an event share a bucket, so no duplicate survives.
 
 Never losing a row is the point, so the order is fixed:
 
 1. the new files are written under names derived from the input files (a rerun after a crash
    writes the same names again);
-2. each is read back and verified: the same set of event_ids as its bucket, one row each,
-   and the buckets together hold every input row;
+2. each is read back and verified: the same set of event_ids as the buckets written into
+   it, one row each, and the buckets together hold every input row;
 3. only then are the input files deleted.
 
 A crash before 3 leaves the inputs and the new files side by side: every row is there, some
@@ -30,6 +30,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,11 +41,14 @@ from .errors import SeslakeError
 from .lake import Lake
 from .schema import EVENT_SCHEMA, EVENTS_TABLE
 
-#: Parquet input per output file. Decompressed, the rows take about 15 times as much memory
-#: (the raw record dominates), and sorting copies them: 32 MB fits a 3 GB function.
-TARGET_BYTES = 32 * 1024 * 1024
-#: Buckets are chosen by the first byte of the event_id (a hex digest).
-_HEX_BYTES = pa.array([f"{i:02x}" for i in range(256)])
+#: Size of the output files (compressed Parquet).
+TARGET_BYTES = 128 * 1024 * 1024
+#: Parquet input per bucket, what is held in memory at once. Decompressed, rows can take 20
+#: times their Parquet size (the raw record dominates; the benchmark's synthetic events do),
+#: and sorting copies them once: 16 MB stays well inside a 3 GB function.
+BUCKET_BYTES = 16 * 1024 * 1024
+#: Buckets are chosen by the first three hex digits of the event_id (a hex digest).
+_HEX_PREFIXES = pa.array([f"{i:03x}" for i in range(4096)])
 _IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 _TAKE_ROWS = 32_768
 COMPACTED = "compacted-"
@@ -128,7 +132,7 @@ class _Buckets:
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self._of_byte = pa.array([i % count for i in range(256)], pa.int32())
+        self._of_prefix = pa.array([i % count for i in range(4096)], pa.int32())
         self._files = [tempfile.TemporaryFile() for _ in range(count)]  # noqa: SIM115
         self._writers = [ipc.new_stream(f, EVENT_SCHEMA, options=_IPC_OPTIONS) for f in self._files]
 
@@ -136,10 +140,8 @@ class _Buckets:
         if self.count == 1:
             self._writers[0].write_table(table)
             return
-        first_byte = pc.index_in(
-            pc.utf8_slice_codeunits(table.column("event_id"), 0, 2), _HEX_BYTES
-        )
-        bucket = pc.take(self._of_byte, pc.fill_null(first_byte, 0))
+        prefix = pc.index_in(pc.utf8_slice_codeunits(table.column("event_id"), 0, 3), _HEX_PREFIXES)
+        bucket = pc.take(self._of_prefix, pc.fill_null(prefix, 0))
         order = pc.sort_indices(bucket)  # rows grouped by bucket: one slice per bucket present
         table, bucket = table.take(order), bucket.take(order)
         start = 0
@@ -162,58 +164,97 @@ class _Buckets:
 
 
 def compact_partition(
-    lake: Lake, prefix: str, files: list[tuple[str, int]], target_bytes: int = TARGET_BYTES
+    lake: Lake,
+    prefix: str,
+    files: list[tuple[str, int]],
+    target_bytes: int = TARGET_BYTES,
+    bucket_bytes: int = BUCKET_BYTES,
 ) -> CompactionStats:
     """Rewrite one partition's files (see the module docstring for the order of operations)."""
     stats = CompactionStats(partitions=1, files_in=len(files))
     keys = [key for key, _ in files]
     total = sum(size for _, size in files)
-    buckets = _Buckets(min(256, max(1, -(-total // target_bytes))))
-    digest = hashlib.blake2b("\n".join(keys).encode(), digest_size=10).hexdigest()
-    written = []
+    buckets = _Buckets(min(4096, max(1, -(-total // bucket_bytes))))
+    out = _Output(
+        lake,
+        f"{prefix}{COMPACTED}"
+        + hashlib.blake2b("\n".join(keys).encode(), digest_size=10).hexdigest(),
+        target_bytes,
+    )
+    bucketed = 0
     try:
         for key in keys:  # one input file in memory at a time
             table = _read(lake, key)
             stats.rows_in += table.num_rows
             buckets.add(table)
-        bucketed = 0
-        for number in range(buckets.count):
+        for number in range(buckets.count):  # one bucket in memory at a time
             rows = buckets.read(number)
             bucketed += rows.num_rows
-            if rows.num_rows == 0:
-                continue
-            expected = pc.unique(rows.column("event_id")).sort()
-            unique = _unique(rows)
-            del rows  # from here on only the unique rows are held
-            key = f"{prefix}{COMPACTED}{digest}-{number:03d}.parquet"
-            with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
-                pq.write_table(unique, spool, compression="zstd", row_group_size=256 * 1024)
-                lake.put_file(key, spool)
-            written.append(key)
-            del unique
-            _verify(lake, key, expected)
-            stats.rows_out += len(expected)
+            if rows.num_rows:
+                ids = pc.unique(rows.column("event_id"))
+                unique = _unique(rows)
+                del rows  # from here on only the unique rows are held
+                out.write(unique, ids)
+                stats.rows_out += len(ids)
+                del unique
+        out.close()
     finally:
         buckets.close()
+        out.discard()
     if bucketed != stats.rows_in:
         raise CompactionError(
             f"{prefix}: buckets hold {bucketed} rows, the inputs {stats.rows_in}; "
             "the input files were kept"
         )
     stats.duplicates = stats.rows_in - stats.rows_out
-    stats.files_out = len(written)
-    lake.delete([k for k in keys if k not in written])
+    stats.files_out = len(out.keys)
+    lake.delete([k for k in keys if k not in out.keys])
     return stats
 
 
-def _verify(lake: Lake, key: str, expected: pa.Array) -> None:
-    """The file just written holds each of its bucket's event_ids (`expected`) exactly once."""
-    got = pq.read_table(io.BytesIO(lake.get_bytes(key)), columns=["event_id"]).column(0)
-    if len(got) != len(expected) or not pc.unique(got).sort().equals(expected):
-        raise CompactionError(
-            f"{key}: holds {len(got)} rows, expected {len(expected)} unique events; "
-            "the input files were kept"
-        )
+class _Output:
+    """Output files of about `target_bytes`, each uploaded then verified as it fills: the
+    event_ids read back must be exactly those of the buckets written into it."""
+
+    def __init__(self, lake: Lake, stem: str, target_bytes: int) -> None:
+        self.lake, self.stem, self.target_bytes = lake, stem, target_bytes
+        self.keys: list[str] = []
+        self._spool: IO[bytes] | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._ids: list[pa.Array] = []
+
+    def write(self, rows: pa.Table, ids: pa.Array) -> None:
+        if self._writer is None:
+            self._spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115
+            self._writer = pq.ParquetWriter(self._spool, EVENT_SCHEMA, compression="zstd")
+        self._writer.write_table(rows, row_group_size=256 * 1024)
+        self._ids.append(ids)
+        assert self._spool is not None
+        if self._spool.tell() >= self.target_bytes:
+            self.close()
+
+    def close(self) -> None:
+        """Finish, upload and verify the file being written, if any."""
+        if self._writer is None or self._spool is None:
+            return
+        self._writer.close()
+        key = f"{self.stem}-{len(self.keys):03d}.parquet"
+        self.lake.put_file(key, self._spool)
+        self.keys.append(key)
+        self.discard()
+        expected = pa.concat_arrays(self._ids).sort()
+        self._ids = []
+        got = pq.read_table(io.BytesIO(self.lake.get_bytes(key)), columns=["event_id"]).column(0)
+        if len(got) != len(expected) or not pc.unique(got).sort().equals(expected):
+            raise CompactionError(
+                f"{key}: holds {len(got)} rows, expected {len(expected)} unique events; "
+                "the input files were kept"
+            )
+
+    def discard(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+        self._spool, self._writer = None, None
 
 
 def compact_lake(
@@ -221,13 +262,14 @@ def compact_lake(
     before: str,
     target_bytes: int = TARGET_BYTES,
     on_partition: Callable[[str, CompactionStats], None] | None = None,
+    bucket_bytes: int = BUCKET_BYTES,
 ) -> CompactionStats:
     """Compact every partition of a day before `before` that has more than one file."""
     total = CompactionStats()
     for prefix, files in sorted(partitions(lake, before).items()):
         if not needs_compaction(files):
             continue
-        done = compact_partition(lake, prefix, files, target_bytes)
+        done = compact_partition(lake, prefix, files, target_bytes, bucket_bytes)
         for name, value in done.as_dict().items():
             setattr(total, name, getattr(total, name) + value)
         if on_partition is not None:

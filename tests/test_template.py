@@ -221,6 +221,32 @@ def test_alarms_read_only_metrics_the_code_emits() -> None:
     assert read <= emitted
 
 
+def test_eventbridge_rule_takes_every_ses_email_event_into_the_queue_only_when_asked() -> None:
+    from seslake.envelopes import EVENTBRIDGE_DETAIL_TYPES
+
+    rule = RESOURCES["SesEventBridgeRule"]
+    assert rule["Condition"] == "WithEventBridge"
+    assert TEMPLATE["Parameters"]["IngestEventBridge"]["Default"] == "false"
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.ses"]
+    assert pattern["detail-type"] == list(EVENTBRIDGE_DETAIL_TYPES)  # what the ingest reads
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    # Both queues accept EventBridge messages from this rule alone.
+    queue_statements = RESOURCES["EventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (from_rule,) = [s["Fn::If"][1] for s in queue_statements if "Fn::If" in s]
+    dlq_policy = RESOURCES["EventsDeadLetterQueuePolicy"]
+    assert dlq_policy["Condition"] == "WithEventBridge"
+    (dlq_statement,) = dlq_policy["Properties"]["PolicyDocument"]["Statement"]
+    for statement in (from_rule, dlq_statement):
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["SesEventBridgeRule", "Arn"]}}
+        }
+
+
 def test_optional_pieces_sit_behind_parameters() -> None:
     assert RESOURCES["DirectSnsSubscription"]["Condition"] == "DirectSnsTrigger"
     assert RESOURCES["FirehoseStream"]["Condition"] == "WithFirehose"

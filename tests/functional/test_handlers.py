@@ -103,6 +103,18 @@ def test_an_unwritable_lake_fails_the_invocation(
         handler.lambda_handler(load_event(event_file), lambda_context)
 
 
+def test_eventbridge_events_through_the_queue(
+    bucket: str, lambda_context: Any, tmp_path: Path
+) -> None:
+    """What the optional EventBridge rule delivers: the EventBridge event as the SQS body."""
+    event = load_event("ingest_sns/sqs-eventbridge.json")
+    response = load_handler("ingest_sns").lambda_handler(event, lambda_context)
+    assert response == {"batchItemFailures": []}
+    rows = read_events(download("lake/", tmp_path))
+    assert sorted(r["event_type"] for r in rows) == ["delivery", "open"]
+    assert {r["ingest_source"] for r in rows} == {f"sqs:{r['messageId']}" for r in event["Records"]}
+
+
 def test_direct_sns_event(bucket: str, lambda_context: Any, tmp_path: Path) -> None:
     handler = load_handler("ingest_sns")
     response = handler.lambda_handler(load_event("ingest_sns/sns-direct.json"), lambda_context)

@@ -47,6 +47,9 @@ TARGET_BYTES = 128 * 1024 * 1024
 #: times their Parquet size (the raw record dominates; the benchmark's synthetic events do),
 #: and sorting copies them once: 16 MB stays well inside a 3 GB function.
 BUCKET_BYTES = 16 * 1024 * 1024
+#: One temporary file each, open together: Lambda allows 1,024 descriptors. Past 8 GB of
+#: Parquet in one partition, buckets grow beyond `BUCKET_BYTES` instead.
+MAX_BUCKETS = 512
 #: Buckets are chosen by the first three hex digits of the event_id (a hex digest).
 _HEX_PREFIXES = pa.array([f"{i:03x}" for i in range(4096)])
 _IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
@@ -174,7 +177,7 @@ def compact_partition(
     stats = CompactionStats(partitions=1, files_in=len(files))
     keys = [key for key, _ in files]
     total = sum(size for _, size in files)
-    buckets = _Buckets(min(4096, max(1, -(-total // bucket_bytes))))
+    buckets = _Buckets(min(MAX_BUCKETS, max(1, -(-total // bucket_bytes))))
     out = _Output(
         lake,
         f"{prefix}{COMPACTED}"

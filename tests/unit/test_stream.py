@@ -59,6 +59,28 @@ def test_pretty_printed_with_indented_closing_brace() -> None:
     assert [p.error for p in values(data)] == [None, None]
 
 
+def test_pretty_printed_without_indentation() -> None:
+    """json.dumps(indent=0): objects inside arrays start at column 0 too, like a new record."""
+    bounce = json.loads((SES / "publishing/bounce-permanent.json").read_bytes())
+    bounce["bounce"]["bouncedRecipients"] *= 2  # two objects in an array, each at column 0
+    data = b"\n".join(json.dumps(r, indent=0).encode() for r in (bounce, json.loads(SEND)))
+    assert b"\n{\n" in data  # the shape that looked like a new record
+    pieces = values(data)
+    assert [p.error for p in pieces] == [None, None]
+    assert event_types(pieces) == ["Bounce", "Send"]
+
+
+def test_cut_off_inside_an_array_of_objects_then_a_new_record() -> None:
+    bounce = json.dumps(
+        json.loads((SES / "publishing/bounce-permanent.json").read_bytes()), indent=0
+    )
+    cut = bounce[: bounce.index('"emailAddress"')].rstrip()  # ends inside the array's object
+    data = cut.encode() + b"\n" + COMPACT[1] + b"\n" + COMPACT[0]
+    pieces = values(data)
+    assert event_types(pieces) == ["Click", "Send"]
+    assert [str(p.error)[:7] for p in pieces if p.error] == ["cut off"]
+
+
 @pytest.mark.parametrize("name", ["batch.gz", "batch.json"])
 def test_gzip_detected_by_content_not_name(name: str) -> None:
     data = gzip.compress(b"\n".join(COMPACT) + b"\n")

@@ -82,10 +82,21 @@ def decompressed(chunks: Iterable[bytes]) -> Iterator[bytes]:
         raise zlib.error("the gzip stream is truncated")
 
 
-def _depth(text: bytes) -> int:
-    """Open brackets minus closed ones, outside strings."""
-    bare = _STRING.sub(b"", text)
-    return bare.count(b"{") + bare.count(b"[") - bare.count(b"}") - bare.count(b"]")
+_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def _scan(text: bytes, stack: list[int]) -> bytes:
+    """Follow the brackets of `text` (outside strings) on `stack`; its last significant byte."""
+    bare = _STRING.sub(b'""', text)
+    for match in _BRACKETS.finditer(bare):
+        bracket = match.group()
+        if bracket in (b"{", b"["):
+            stack.append(bracket[0])
+        elif stack:
+            stack.pop()
+        else:
+            stack.append(-1)  # a closer with no opener: never closes (parsed, then reported)
+    return bare.rstrip()[-1:]
 
 
 class JsonSplitter:
@@ -98,7 +109,8 @@ class JsonSplitter:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._pending_line = 0
-        self._depth = 0
+        self._open: list[int] = []  # brackets open in the pending value, innermost last
+        self._last = b""  # its last significant byte so far
         self._junk: list[bytes] = []  # consecutive lines that are not JSON
         self._junk_line = 0
         self._junk_error = ""
@@ -135,15 +147,16 @@ class JsonSplitter:
 
     def _on_line(self, line: bytes) -> Iterator[Piece]:
         if self._pending:
-            if line[:1] in (b"{", b"[") and self._depth > 0:
-                # A value starting at column 0 is a new record: the open one was cut off.
+            if line[:1] in (b"{", b"[") and not self._expects_value():
+                # A value starting at column 0 where none can go is a new record: the open
+                # one was cut off.
                 yield self._give_up("cut off: a JSON value never closed before the next one")
             else:
                 self._extend(line)
-                if self._depth <= 0:
+                if not self._open or self._open[0] == -1:
                     text = b"\n".join(self._pending)
                     first_line = self._pending_line
-                    self._pending, self._pending_size = [], 0
+                    self._reset()
                     yield from self._pieces(text.strip(), first_line)
                 elif self._pending_size > MAX_VALUE:
                     yield self._give_up(f"a JSON value still open after {MAX_VALUE} bytes")
@@ -157,11 +170,22 @@ class JsonSplitter:
     def _extend(self, line: bytes) -> None:
         self._pending.append(line)
         self._pending_size += len(line) + 1
-        self._depth += _depth(line)
+        self._last = _scan(line, self._open) or self._last
+
+    def _expects_value(self) -> bool:
+        """Whether the pending value can go on with a value here: after a colon, or after an
+        opening bracket or a comma inside an array (pretty-printed without indentation, the
+        objects of an array start at column 0)."""
+        if self._last == b":":
+            return True
+        return self._last in (b"[", b",") and bool(self._open) and self._open[-1] == ord("[")
+
+    def _reset(self) -> None:
+        self._pending, self._pending_size, self._open, self._last = [], 0, [], b""
 
     def _give_up(self, reason: str) -> Piece:
         piece = Piece(b"\n".join(self._pending), self._pending_line, error=reason)
-        self._pending, self._pending_size, self._depth = [], 0, 0
+        self._reset()
         return piece
 
     def _pieces(self, text: bytes, line: int) -> Iterator[Piece]:
@@ -174,7 +198,7 @@ class JsonSplitter:
             return
         if exc.msg.startswith(_EOF) and rest[:1] in (b"{", b"["):
             yield from self._flush_junk()
-            self._pending, self._pending_size, self._depth = [], 0, 0
+            self._reset()
             self._pending_line = line
             self._extend(rest)
             return

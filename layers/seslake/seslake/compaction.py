@@ -29,7 +29,7 @@ import io
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import IO
 
 import pyarrow as pa
@@ -72,14 +72,7 @@ class CompactionStats:
     duplicates: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "partitions": self.partitions,
-            "files_in": self.files_in,
-            "files_out": self.files_out,
-            "rows_in": self.rows_in,
-            "rows_out": self.rows_out,
-            "duplicates": self.duplicates,
-        }
+        return asdict(self)
 
 
 def partitions(lake: Lake, before: str) -> dict[str, list[tuple[str, int]]]:

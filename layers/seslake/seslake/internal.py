@@ -206,40 +206,31 @@ def _clean(
 def _athena_typed(values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """A column Glue can name and the views can group: nested values (lists, maps, structs) as
     JSON text, as JSON lines keep them; bytes as base64; unsigned integers as bigint, or as
-    text when one does not fit."""
+    text when one does not fit; any other type Glue has no name for as its text."""
     kind = values.type
     if pa.types.is_unsigned_integer(kind):
         try:
             return values.cast(pa.int64())
         except pa.ArrowInvalid:
             return values.cast(pa.string())
-    if (
-        pa.types.is_binary(kind)
-        or pa.types.is_large_binary(kind)
-        or pa.types.is_fixed_size_binary(kind)
-    ):
-        encoded = [None if v is None else base64.b64encode(v).decode() for v in values.to_pylist()]
-        return pa.array(encoded, pa.string())
     try:
-        glue_type(kind)
-        nameable = not pa.types.is_nested(kind)
-    except CatalogError:
-        nameable = False
-    if nameable:
+        glue_type(kind)  # every scalar type Glue names; nested ones it does not
         return values
-    if not pa.types.is_nested(kind):  # a time of day, a duration...: its text, not JSON
-        return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
+    except CatalogError:
+        pass
     items = values.to_pylist(maps_as_pydicts="lossy")
-    return pa.array(
-        [None if v is None else orjson.dumps(v, default=_json_default).decode() for v in items],
-        pa.string(),
-    )
+    if pa.types.is_nested(kind):
+        texts = [None if v is None else orjson.dumps(v, default=_text).decode() for v in items]
+    else:  # bytes, a time of day, a duration...: their text, not JSON
+        texts = [None if v is None else _text(v) for v in items]
+    return pa.array(texts, pa.string())
 
 
-def _json_default(value: object) -> str:
+def _text(value: object) -> str:
+    """A value JSON has no type for, as text: bytes in base64, anything else as str()."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    return str(value)  # decimals, durations, ...
+    return str(value)  # decimals, times of day, durations, ...
 
 
 def prepare(path: Path) -> tuple[pa.Table, list[Rejected]]:

@@ -60,7 +60,7 @@ $(CHECKOV_VENV)/.installed:
 	@touch $@
 
 validate: $(BIN)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint --include-checks I -- template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml
 

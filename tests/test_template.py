@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from seslake.template import load_template
+from tests.cfn import as_list, statements
 
 TEMPLATE: dict[str, Any] = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -12,6 +13,11 @@ RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 
 def of_type(kind: str) -> dict[str, Any]:
     return {name: r for name, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def function_statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function's own policy statements, both branches of each `Fn::If`."""
+    return [s for p in function["Properties"].get("Policies", []) for s in statements(p)]
 
 
 def test_functions_run_python312_with_the_layer() -> None:
@@ -58,7 +64,7 @@ def test_topic_policy_lets_only_ses_of_this_account_publish() -> None:
     (statement,) = RESOURCES["EventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "ses.amazonaws.com"}
     assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
-    assert "aws:SourceArn" in statement["Condition"]["StringLike"]
+    assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
 
 
 def test_bucket_is_encrypted_private_and_tls_only() -> None:
@@ -72,13 +78,12 @@ def test_bucket_is_encrypted_private_and_tls_only() -> None:
 
 def test_function_policies_name_actions_and_never_write_the_raw_prefix() -> None:
     for name, function in of_type("AWS::Serverless::Function").items():
-        for policy in function["Properties"]["Policies"]:
-            for statement in policy["Statement"]:
-                assert "*" not in "".join(statement["Action"]), name
-                resources = statement["Resource"]
-                resources = resources if isinstance(resources, list) else [resources]
-                if "s3:PutObject" in statement["Action"]:
-                    assert all("${RawPrefix}" not in r["Fn::Sub"] for r in resources), name
+        for statement in function_statements(function):
+            assert "*" not in "".join(statement["Action"]), name
+            resources = statement["Resource"]
+            resources = resources if isinstance(resources, list) else [resources]
+            if "s3:PutObject" in statement["Action"]:
+                assert all("${RawPrefix}" not in r["Fn::Sub"] for r in resources), name
 
 
 def _columns(table: str) -> list[dict[str, str]]:
@@ -128,7 +133,10 @@ def test_workgroup_enforces_encrypted_results_and_a_scan_limit() -> None:
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["BytesScannedCutoffPerQuery"] == {"Ref": "BytesScannedCutoffPerQuery"}
     result = config["ResultConfiguration"]
-    assert result["EncryptionConfiguration"]["EncryptionOption"] in ("SSE_S3", "SSE_KMS")
+    condition, with_key, without_key = result["EncryptionConfiguration"]["Fn::If"]
+    assert condition == "WithKms"  # results use the lake's key when it has one
+    assert with_key == {"EncryptionOption": "SSE_KMS", "KmsKey": {"Ref": "KmsKeyArn"}}
+    assert without_key == {"EncryptionOption": "SSE_S3"}
 
 
 def test_load_internal_is_triggered_by_the_internal_prefix_only() -> None:
@@ -153,7 +161,7 @@ def test_every_function_has_a_dlq_or_an_on_failure_destination() -> None:
 def test_functions_never_write_under_a_prefix_that_triggers_one() -> None:
     triggers = {"${RawPrefix}/", "${InternalPrefix}/"}
     for name, function in FUNCTIONS.items():
-        for statement in function["Properties"].get("Policies", [{}])[0].get("Statement", []):
+        for statement in function_statements(function):
             if not {"s3:PutObject", "s3:DeleteObject"} & set(statement["Action"]):
                 continue
             resources = statement["Resource"]
@@ -164,7 +172,7 @@ def test_functions_never_write_under_a_prefix_that_triggers_one() -> None:
 
 def test_no_wildcard_actions_and_no_wildcard_data_resources() -> None:
     for name, function in FUNCTIONS.items():
-        for statement in function["Properties"].get("Policies", [{}])[0].get("Statement", []):
+        for statement in function_statements(function):
             assert all("*" not in action for action in statement["Action"]), name
             resources = statement["Resource"]
             for resource in resources if isinstance(resources, list) else [resources]:
@@ -253,3 +261,75 @@ def test_optional_pieces_sit_behind_parameters() -> None:
     assert RESOURCES["ConfigurationSetFirehoseDestination"]["Condition"] == "WithFirehose"
     firehose = RESOURCES["FirehoseStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
     assert firehose["Prefix"] == {"Fn::Sub": "${RawPrefix}/"}  # lands where ingest_s3 listens
+
+
+def test_lambda_failure_records_never_share_a_queue_with_ses_messages() -> None:
+    """A redrive of the events DLQ into the events queue must hold SES messages only."""
+    redrive = RESOURCES["EventsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    for name, function in FUNCTIONS.items():
+        on_failure = function["Properties"].get("EventInvokeConfig", {})
+        destination = on_failure.get("DestinationConfig", {}).get("OnFailure", {})
+        if destination:
+            assert destination["Destination"] == {
+                "Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]
+            }, name
+
+
+def test_sqs_trigger_bounds_concurrency_at_the_poller_not_by_reservation() -> None:
+    props = RESOURCES["IngestSnsFunction"]["Properties"]
+    assert "ReservedConcurrentExecutions" not in props  # the poller would throttle into the DLQ
+    queue = props["Events"]["Queue"]["Properties"]
+    assert queue["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "IngestMaximumConcurrency"}}
+    assert RESOURCES["EventsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 5
+
+
+def test_every_function_logs_to_a_group_with_retention() -> None:
+    for name, function in FUNCTIONS.items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        props = RESOURCES[group]["Properties"]
+        assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup", name
+        assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+
+
+def test_stateful_resources_are_retained() -> None:
+    for name in ("LakeBucket", "EventsQueue", "EventsDeadLetterQueue", "FailedInvocationsQueue"):
+        assert RESOURCES[name]["DeletionPolicy"] == "Retain", name
+        assert RESOURCES[name]["UpdateReplacePolicy"] == "Retain", name
+    ownership = RESOURCES["LakeBucket"]["Properties"]["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_a_backlog_and_failed_invocations_raise_alarms() -> None:
+    age = RESOURCES["QueueBacklogAlarm"]["Properties"]
+    assert age["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert age["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventsQueue", "QueueName"]}}
+    ]
+    failed = RESOURCES["FailedInvocationsAlarm"]["Properties"]
+    assert failed["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["FailedInvocationsQueue", "QueueName"]
+    }
+
+
+def _glue_tables(function: str, action: str) -> set[str]:
+    """The Glue tables a function may act on with `action`, by name."""
+    tables = set()
+    for statement in function_statements(RESOURCES[function]):
+        if action in statement["Action"]:
+            for resource in as_list(statement["Resource"]):
+                text = resource["Fn::Sub"]
+                if ":table/" in text:
+                    tables.add(text.rsplit("/", 1)[1])
+    return tables
+
+
+def test_catalog_roles_manage_only_their_own_tables() -> None:
+    from seslake.views import load_views
+
+    views = {v.name for v in load_views()}
+    for function in ("CreateViewsFunction", "LoadInternalFunction"):
+        assert _glue_tables(function, "glue:CreateTable") == views, function
+        assert _glue_tables(function, "glue:GetTable") == views | {"ses_events", "ses_requests"}
+    assert _glue_tables("LoadInternalFunction", "glue:UpdateTable") == views | {"ses_requests"}
+    assert _glue_tables("CreateViewsFunction", "glue:UpdateTable") == views

@@ -102,7 +102,9 @@ def test_stack_resources_come_from_the_template(moto_aws: None) -> None:
     queue = boto3.client("sqs").get_queue_attributes(
         QueueUrl=stack.physical["EventsQueue"], AttributeNames=["All"]
     )["Attributes"]
-    assert '"maxReceiveCount": 5' in queue["RedrivePolicy"]
+    assert '"maxReceiveCount": 10' in queue["RedrivePolicy"]
+    topic = boto3.client("sns").get_topic_attributes(TopicArn=stack.physical["EventsTopic"])
+    assert topic["Attributes"]["KmsMasterKeyId"] == stack.attributes[("TopicKey", "Arn")]
     assert queue["VisibilityTimeout"] == "1800"
     (subscription,) = boto3.client("sns").list_subscriptions()["Subscriptions"]
     assert subscription["Protocol"] == "sqs"

@@ -2,8 +2,8 @@
 
 `seslake demo`, `seslake invoke` and the tests build the stack's bucket, topic, queues,
 subscription, Glue database and tables and Athena workgroup from the properties written in
-template.yaml, so what runs locally is what `sam deploy` creates. Only the intrinsic functions
-those properties use are resolved: Ref, Sub, GetAtt.
+template.yaml, so what runs locally is what `sam deploy` creates (the topics' KMS key
+included). Only the intrinsic functions those properties use are resolved: Ref, Sub, GetAtt, If.
 """
 
 from __future__ import annotations
@@ -266,8 +266,20 @@ def stand_up(template: dict[str, Any] | None = None, session: Any = None) -> Loc
         s3.create_bucket(Bucket=name)
         stack.physical[logical] = name
         stack.attributes[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+    kms = aws.client("kms")
+    for logical in stack.of_type("AWS::KMS::Key"):
+        props = stack.properties(logical)
+        key = kms.create_key(
+            Description=props.get("Description", ""), Policy=json.dumps(props["KeyPolicy"])
+        )["KeyMetadata"]
+        stack.physical[logical] = key["KeyId"]
+        stack.attributes[(logical, "Arn")] = key["Arn"]
     for logical in stack.of_type("AWS::SNS::Topic"):
-        arn = sns.create_topic(Name=stack.properties(logical)["TopicName"])["TopicArn"]
+        props = stack.properties(logical)
+        encryption = (
+            {"KmsMasterKeyId": props["KmsMasterKeyId"]} if "KmsMasterKeyId" in props else {}
+        )
+        arn = sns.create_topic(Name=props["TopicName"], Attributes=encryption)["TopicArn"]
         stack.physical[logical] = arn
         stack.attributes[(logical, "TopicArn")] = arn
     queues = stack.of_type("AWS::SQS::Queue")

@@ -1,0 +1,198 @@
+"""Every function end to end with only its own IAM role, moto refusing anything else.
+
+The roles are the ones SAM generates from template.yaml (tests/iam.py). Each function first
+runs its real work with its role; then the same run with one of its statements removed must
+fail, so the first run cannot pass because nothing was checked.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
+
+from seslake.errors import LakeWriteError
+from seslake.invoke import SAMPLE_OBJECTS, _place_s3_objects
+from seslake.lake import open_lake
+from seslake.sources import ingest_lambda_event
+from seslake.template import (
+    LocalContext,
+    LocalStack,
+    cloudformation_endpoint,
+    environment,
+    load_handler,
+    stand_up,
+)
+from tests.conftest import load_event
+from tests.iam import MOTO_CONFIG, function_role, without
+
+
+@pytest.fixture
+def stack(aws_env: None) -> Iterator[LocalStack]:
+    """The stack's resources in moto, and the environment the template gives functions."""
+    from moto import mock_aws
+
+    with mock_aws(config=MOTO_CONFIG), environment({"LAKE_URI": None}):
+        yield stand_up()
+
+
+def keys(stack: LocalStack, prefix: str) -> list[str]:
+    listed = boto3.client("s3").list_objects_v2(Bucket=stack.physical["LakeBucket"], Prefix=prefix)
+    return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+def run(stack: LocalStack, function: str, name: str, event: dict[str, Any]) -> Any:
+    with environment(dict(stack.function_environment(function))):
+        return load_handler(name).lambda_handler(event, LocalContext(name))
+
+
+def s3_event(stack: LocalStack, sample: str, body: bytes) -> dict[str, Any]:
+    event: dict[str, Any] = load_event(sample)
+    _place_s3_objects(event, stack, body)  # as the test's own (unrestricted) identity
+    return event
+
+
+# ingest_sns ------------------------------------------------------------------------------
+
+
+def test_ingest_sns_writes_the_lake_with_its_role(stack: LocalStack) -> None:
+    event = load_event("ingest_sns/sqs-sns-wrapped.json")
+    with function_role(stack, "IngestSnsFunction"):
+        response = run(stack, "IngestSnsFunction", "ingest_sns", event)
+    assert response == {"batchItemFailures": []}
+    written = keys(stack, "lake/ses_events/")
+    assert {k.split("/")[2] for k in written} == {"event_type=bounce", "event_type=delivery"}
+
+
+def test_ingest_sns_without_put_object_fails(stack: LocalStack) -> None:
+    event = load_event("ingest_sns/sqs-sns-wrapped.json")
+    with (
+        function_role(stack, "IngestSnsFunction", lambda r: without(r, "s3:PutObject")),
+        pytest.raises(BatchProcessingError),  # every record failed: Lambda retries the batch
+    ):
+        run(stack, "IngestSnsFunction", "ingest_sns", event)
+    assert keys(stack, "lake/") == []
+
+
+# ingest_s3 -------------------------------------------------------------------------------
+
+
+def test_ingest_s3_reads_raw_and_writes_the_lake_with_its_role(stack: LocalStack) -> None:
+    body = SAMPLE_OBJECTS["ingest_s3"].read_bytes()
+    event = s3_event(stack, "ingest_s3/s3-object-created.json", body)
+    with function_role(stack, "IngestS3Function"):
+        response = run(stack, "IngestS3Function", "ingest_s3", event)
+    (result,) = response["objects"]
+    assert result["rows"] > 0 and not result["failed"]
+    assert keys(stack, "lake/ses_events/")
+
+
+def test_ingest_s3_without_get_object_fails(stack: LocalStack) -> None:
+    body = SAMPLE_OBJECTS["ingest_s3"].read_bytes()
+    event = s3_event(stack, "ingest_s3/s3-object-created.json", body)
+    with (
+        function_role(stack, "IngestS3Function", lambda r: without(r, "s3:GetObject")),
+        pytest.raises(ClientError, match="AccessDenied"),
+    ):
+        run(stack, "IngestS3Function", "ingest_s3", event)
+
+
+# load_internal ---------------------------------------------------------------------------
+
+
+def test_load_internal_loads_adds_columns_and_creates_views_with_its_role(
+    stack: LocalStack,
+) -> None:
+    body = SAMPLE_OBJECTS["load_internal"].read_bytes()
+    event = s3_event(stack, "load_internal/s3-object-created.json", body)
+    with function_role(stack, "LoadInternalFunction"):
+        response = run(stack, "LoadInternalFunction", "load_internal", event)
+    (result,) = response["objects"]
+    assert result["rows"] > 0 and result["columns_added"]
+    assert keys(stack, "lake/ses_requests/")
+    executions = boto3.client("athena").list_query_executions(WorkGroup="seslake-seslake")
+    assert len(executions["QueryExecutionIds"]) == 7  # one create statement per view
+
+
+def test_load_internal_without_glue_update_table_fails(stack: LocalStack) -> None:
+    body = SAMPLE_OBJECTS["load_internal"].read_bytes()
+    event = s3_event(stack, "load_internal/s3-object-created.json", body)
+    with (
+        function_role(stack, "LoadInternalFunction", lambda r: without(r, "glue:UpdateTable")),
+        pytest.raises(ClientError, match="AccessDenied"),
+    ):
+        run(stack, "LoadInternalFunction", "load_internal", event)
+
+
+# create_views ----------------------------------------------------------------------------
+
+
+def _create_views(stack: LocalStack, edit: Any = None) -> dict[str, Any]:
+    received: list[dict[str, Any]] = []
+    with cloudformation_endpoint(received) as url:
+        event = {**load_event("create_views/create.json"), "ResponseURL": url}
+        with function_role(stack, "CreateViewsFunction", edit):
+            run(stack, "CreateViewsFunction", "create_views", event)
+    (answer,) = received
+    return answer
+
+
+def test_create_views_creates_every_view_with_its_role(stack: LocalStack) -> None:
+    answer = _create_views(stack)
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"]["Views"].split(",")[0] == "ses_events_unique"
+
+
+def test_create_views_without_athena_tells_cloudformation_it_failed(stack: LocalStack) -> None:
+    answer = _create_views(stack, lambda r: without(r, "athena:StartQueryExecution"))
+    assert answer["Status"] == "FAILED"
+    assert "AccessDenied" in answer["Reason"]
+
+
+# compact ---------------------------------------------------------------------------------
+
+
+def _two_files_per_partition(stack: LocalStack) -> None:
+    """The same SQS batch ingested twice under other message ids: two files, duplicates."""
+    lake = open_lake(f"s3://{stack.physical['LakeBucket']}/lake", boto3.client("s3"))
+    event = load_event("ingest_sns/sqs-sns-wrapped.json")
+    again = copy.deepcopy(event)
+    for record in again["Records"]:
+        record["messageId"] += "-again"
+    ingest_lambda_event(event, lake)
+    ingest_lambda_event(again, lake)
+
+
+def test_compact_merges_partitions_with_its_role(stack: LocalStack) -> None:
+    _two_files_per_partition(stack)
+    before = keys(stack, "lake/ses_events/")
+    with function_role(stack, "CompactFunction"):
+        summary = run(stack, "CompactFunction", "compact", load_event("compact/scheduled.json"))
+    assert summary["partitions"] == 2 and summary["duplicates"] > 0
+    after = keys(stack, "lake/ses_events/")
+    assert len(after) == 2 and not set(after) & set(before)
+    assert all(Path(k).name.startswith("compacted-") for k in after)
+
+
+def test_compact_without_delete_object_fails_and_keeps_every_file(stack: LocalStack) -> None:
+    _two_files_per_partition(stack)
+    before = keys(stack, "lake/ses_events/")
+
+    def read_write_only(role: dict[str, Any]) -> None:
+        for policy in role["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "s3:DeleteObject" in statement.get("Action", []):
+                    statement["Action"] = [a for a in statement["Action"] if a != "s3:DeleteObject"]
+
+    with (
+        function_role(stack, "CompactFunction", read_write_only),
+        pytest.raises(LakeWriteError, match="cannot delete .*Access Denied"),
+    ):
+        run(stack, "CompactFunction", "compact", load_event("compact/scheduled.json"))
+    assert set(before) <= set(keys(stack, "lake/ses_events/"))  # nothing lost

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seslake.catalog import create_views, merge_request_columns
 from seslake.errors import TriggerError
-from seslake.internal import InternalFileError, load_internal
+from seslake.internal import InternalFileError, load_internal, parse_types
 from seslake.lake import Lake, open_lake
 from seslake.sources import env_lake_uri, s3_objects
 from seslake.telemetry import NAMESPACE
@@ -66,7 +66,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             path = Path(scratch) / Path(obj.key).name
             s3().download_file(obj.bucket, obj.key, str(path))
             try:
-                stats, schema = load_internal([path], lake())
+                types = parse_types(os.environ.get("INTERNAL_COLUMN_TYPES", ""))
+                stats, schema = load_internal([path], lake(), types)
             except InternalFileError as error:
                 # The file as a whole cannot be read: retrying will not help. Say so and move on.
                 logger.error(
@@ -76,8 +77,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 results.append({"object": obj.uri, "refused": str(error)})
                 continue
         added = merge_request_columns(glue(), database, schema) if schema else []
-        if added:
-            create_views(athena(), glue(), database, workgroup, load_views())
+        # Always, not only when columns were added: after a failed attempt the retry finds
+        # the columns already in Glue and would otherwise leave the views without them.
+        create_views(athena(), glue(), database, workgroup, load_views())
         summary = {"object": obj.uri, **stats.as_dict(), "columns_added": added}
         log = logger.warning if stats.rejected else logger.info
         log("internal data loaded", extra=summary)

@@ -173,7 +173,9 @@ def test_load_internal_writes_the_table_and_adds_new_columns(
     # the same file again: same object, no new column, no view re-created
     again = handler.lambda_handler(event, lambda_context)
     assert again["objects"][0]["columns_added"] == []
-    assert len([q for q in athena_queries() if "view message_facts" in q]) == 1
+    # Every load re-creates the views, columns added or not: a retry after a failed Athena step
+    # must not leave message_facts without the columns Glue already has.
+    assert len([q for q in athena_queries() if "view message_facts" in q]) == 2
 
 
 def test_load_internal_quarantines_rejected_rows_and_refused_files(
@@ -195,3 +197,26 @@ def test_load_internal_quarantines_rejected_rows_and_refused_files(
     refused = upload_internal("internal/incoming/bad.csv", b"region\neu\n")
     (outcome,) = handler.lambda_handler(refused, lambda_context)["objects"]
     assert "no message_id column" in outcome["refused"]
+
+
+def test_load_internal_retried_after_a_failed_athena_step_still_lists_the_new_column(
+    catalog: None, lambda_context: Any
+) -> None:
+    handler = load_handler("load_internal")
+    body = (EVENTS / "load_internal/requests.csv").read_bytes()
+    event = upload_internal("internal/incoming/requests.csv", body)
+
+    def athena_down(**_: Any) -> None:
+        raise ConnectionError("Athena unreachable (injected)")
+
+    client = handler.athena()
+    client.meta.events.register("before-call.athena.StartQueryExecution", athena_down)
+    with pytest.raises(ConnectionError):  # the invocation fails: Lambda retries it
+        handler.lambda_handler(event, lambda_context)
+    client.meta.events.unregister("before-call.athena.StartQueryExecution", athena_down)
+
+    retried = handler.lambda_handler(event, lambda_context)
+
+    assert retried["objects"][0]["columns_added"] == []  # Glue got them the first time
+    (facts,) = [q for q in athena_queries() if "view message_facts" in q]
+    assert 'requests."campaign" as "campaign"' in facts

@@ -47,7 +47,9 @@ def test_load_internal_twice_does_not_duplicate(
     )
     lake = tmp_path / "lake"
     for _ in range(2):
-        code, out, err = run(capsys, "load-internal", str(source), "--lake", str(lake))
+        code, out, err = run(
+            capsys, "load-internal", str(source), "--lake", str(lake), "--types", "amount=bigint"
+        )
         assert (code, err) == (0, "")
     assert json.loads(out)["rows"] == 2
     rows = requests_rows(lake)

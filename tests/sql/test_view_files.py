@@ -151,7 +151,7 @@ def test_a_file_must_create_the_view_it_is_named_after(tmp_path: Path) -> None:
 def test_internal_columns_are_listed_where_the_marker_is() -> None:
     facts = next(v for v in VIEWS if v.name == "message_facts")
     expanded = expand(
-        facts.sql, ["message_id", "recipient", "region", "email_type", "outcome", "Campaign Id"]
+        facts.sql, ["message_id", "recipient", "region", "email_type", "outcome", "campaign_id"]
     )
     assert 'requests."email_type" as "email_type"' in expanded
     # a company column named like a view column is renamed, never duplicated

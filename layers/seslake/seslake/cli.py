@@ -59,9 +59,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Each file becomes one Parquet file under <lake>/ses_requests/, named after "
         "the file name: loading a file again replaces its rows. message_id is required on every "
         "row; rows without one are reported (file:line) and not loaded, and the exit status is "
-        "3.",
+        "3. A CSV cell is text as written (NA, null, 000123 stay what they are); only an empty "
+        "cell is missing. Declare other types with --types.",
     )
     load.add_argument("files", nargs="+", metavar="FILE")
+    load.add_argument(
+        "--types",
+        default="",
+        metavar="NAME=TYPE[,...]",
+        help="types of CSV columns: string, bigint, double, boolean, timestamp, date "
+        "(e.g. customer_id=bigint,signup=date); a cell that does not fit refuses its file",
+    )
     _lake_option(load)
     load.set_defaults(run=_load_internal)
 
@@ -176,15 +184,16 @@ def _cache_dir() -> Path:
 
 
 def _load_internal(args: argparse.Namespace) -> int:
-    from seslake.internal import load_internal
+    from seslake.internal import load_internal, parse_types
     from seslake.lake import open_lake
 
     paths = [Path(f) for f in args.files]
     for path in paths:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
+    types = parse_types(args.types)
     lake = open_lake(args.lake)
-    stats, _ = load_internal(paths, lake)
+    stats, _ = load_internal(paths, lake, types)
     summary = stats.as_dict()
     summary["lake"] = lake.uri
     print(orjson.dumps(summary).decode())

@@ -5,6 +5,10 @@ Internal files (CSV, JSON lines or Parquet) become one Parquet file each under
 its rows instead of adding them. Every column is kept; names are lowercased to Athena's
 `snake_case`; `message_id` is required on every row, `recipient`, `request_time` and `region`
 always exist (NULL when the file has none).
+
+A CSV cell is kept as the text it is (`NA`, `null`, `000123` and a 20-digit id included): only
+an empty cell is missing, and a column has another type only when it is declared
+(`customer_id=bigint`). JSON lines and Parquet keep the types they carry.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +36,26 @@ from .lake import Lake
 from .normalize import bare_address
 from .schema import REQUEST_KEY_COLUMNS, REQUESTS_TABLE
 from .timestamps import to_epoch_ms
+from .views import load_views
 
 _KEY_TYPES = {c.name: c.arrow for c in REQUEST_KEY_COLUMNS}
 _NAME = re.compile(r"[^0-9a-z_]+")
+
+#: Glue's limit on a column name's length.
+MAX_COLUMN_NAME = 255
+#: Athena's limit on a statement's length: message_facts lists every internal column.
+MAX_STATEMENT_BYTES = 262_144
+#: Types a CSV column can be declared as, by their Glue names.
+DECLARABLE_TYPES = {
+    "string": pa.string(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("ms"),
+    "date": pa.date32(),
+}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_BOOLEANS = {"true": True, "false": False}
 
 
 class InternalFileError(SeslakeError):
@@ -67,6 +89,25 @@ class LoadStats:
             "rejected": len(self.rejected),
             "columns": self.columns,
         }
+
+
+def parse_types(spec: str) -> dict[str, str]:
+    """`customer_id=bigint,request_time=timestamp` as {column: type}; a clear error otherwise."""
+    declared: dict[str, str] = {}
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        name, sep, kind = item.partition("=")
+        kind = kind.strip().lower()
+        if not sep or kind not in DECLARABLE_TYPES:
+            raise InternalFileError(
+                f"cannot read the column type {item!r}: write name=type with a type among "
+                + ", ".join(sorted(DECLARABLE_TYPES))
+            )
+        declared[column_name(name)] = kind
+    if declared.get("request_time", "timestamp") != "timestamp":
+        raise InternalFileError("request_time is always a timestamp")
+    return declared
 
 
 def column_name(name: str) -> str:
@@ -128,15 +169,14 @@ def _read(path: Path) -> tuple[pa.Table, list[int]]:
             return _read_jsonl(path)
         with path.open(newline="", encoding="utf-8", errors="replace") as handle:
             header = next(csv.reader(handle), [])
-        text_columns = {
-            raw: pa.string()
-            for raw in header
-            if column_name(raw) in ("message_id", "recipient", "region")
-        }
+        # Every cell is text as written; only an empty cell is missing. pyarrow would otherwise
+        # read NA, N/A, null, NaN... as missing and 000123 as the number 123.
         table = pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(
-                column_types=text_columns, strings_can_be_null=True
+                column_types=dict.fromkeys(header, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
             ),
         )
         table.column_names  # noqa: B018 - the header is not checked for UTF-8 until read
@@ -233,14 +273,78 @@ def _text(value: object) -> str:
     return str(value)  # decimals, times of day, durations, ...
 
 
-def prepare(path: Path) -> tuple[pa.Table, list[Rejected]]:
-    """An internal file as the ses_requests rows it holds, and the rows it rejects."""
+def _declared(table: pa.Table, lines: list[int], types: dict[str, str], path: Path) -> pa.Table:
+    """The CSV's text columns converted to their declared types; one cell that does not fit
+    refuses the whole file, naming its line and column."""
+    for name, kind in types.items():
+        if name not in table.column_names or kind in ("string", "timestamp"):
+            continue  # timestamps: request_time's own parsing, which rejects rows one by one
+        values = table.column(name).to_pylist()
+        converted = []
+        for index, text in enumerate(values):
+            try:
+                converted.append(None if text is None else _convert(text.strip(), kind))
+            except ValueError:
+                raise InternalFileError(
+                    f"{path}:{lines[index]}: column {name}: {text!r} is not a {kind};"
+                    " nothing of this file was loaded"
+                ) from None
+        position = table.column_names.index(name)
+        table = table.set_column(position, name, pa.array(converted, DECLARABLE_TYPES[kind]))
+    return table
+
+
+def _convert(text: str, kind: str) -> object:
+    if kind == "bigint":
+        if not _INTEGER.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
+            raise ValueError(text)
+        return int(text)
+    if kind == "double":
+        return float(text)
+    if kind == "boolean":
+        if text.lower() not in _BOOLEANS:
+            raise ValueError(text)
+        return _BOOLEANS[text.lower()]
+    return date.fromisoformat(text)
+
+
+def _check_limits(table: pa.Table, path: Path) -> None:
+    """What Glue and Athena would refuse, refused before anything is written."""
+    for name in table.column_names:
+        if len(name) > MAX_COLUMN_NAME:
+            raise InternalFileError(
+                f"{path}: column name {name[:40]!r}... is {len(name)} characters;"
+                f" Glue allows {MAX_COLUMN_NAME}"
+            )
+    for name in ("message_id", "recipient", "region"):
+        if name in table.column_names and pa.types.is_nested(table.schema.field(name).type):
+            raise InternalFileError(
+                f"{path}: column {name} holds {table.schema.field(name).type} values;"
+                " it must hold one text value per row"
+            )
+    facts = next(v for v in load_views() if v.name == "message_facts")
+    size = len(facts.statement(table.column_names).encode())
+    if size > MAX_STATEMENT_BYTES:
+        raise InternalFileError(
+            f"{path}: {table.num_columns} columns make message_facts {size:,} bytes of SQL;"
+            f" Athena allows {MAX_STATEMENT_BYTES:,}: load fewer columns"
+        )
+
+
+def prepare(path: Path, types: dict[str, str] | None = None) -> tuple[pa.Table, list[Rejected]]:
+    """An internal file as the ses_requests rows it holds, and the rows it rejects.
+
+    `types` declares the types of CSV columns (Glue names); every other CSV column is text.
+    """
     table, lines = _read(path)
     table = _renamed(table, path)
     if "message_id" not in table.column_names:
         raise InternalFileError(
             f"{path}: no message_id column (columns: {', '.join(table.column_names) or 'none'})"
         )
+    _check_limits(table, path)
+    if types and _sniff(path, path.read_bytes()[:64]) == "csv":
+        table = _declared(table, lines, types, path)
     reasons: dict[int, str] = {}
     message_ids = table.column("message_id").cast(pa.string()).to_pylist()
     for index, value in enumerate(message_ids):
@@ -280,16 +384,19 @@ def quarantine_key(path: Path) -> str:
     return "quarantine/" + output_key(path).removesuffix(".parquet") + ".jsonl"
 
 
-def load_internal(paths: Iterable[Path], lake: Lake) -> tuple[LoadStats, pa.Schema | None]:
+def load_internal(
+    paths: Iterable[Path], lake: Lake, types: dict[str, str] | None = None
+) -> tuple[LoadStats, pa.Schema | None]:
     """Load internal files into the lake's ses_requests table.
 
     Rejected rows are kept under quarantine/ses_requests/ with file, line and reason. Returns the
-    counts and the union of the files' schemas (None when no file was loaded).
+    counts and the union of the files' schemas (None when no file was loaded). `types` declares
+    CSV column types (see `parse_types`).
     """
     stats = LoadStats()
     schemas = []
     for path in paths:
-        table, rejected = prepare(path)
+        table, rejected = prepare(path, types)
         stats.files += 1
         stats.rejected += rejected
         stats.rows += table.num_rows

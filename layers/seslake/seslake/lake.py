@@ -179,11 +179,13 @@ def local_copy(
         for table in tables:
             for key, size in lake.list_keys(table + "/"):
                 if key.endswith(".parquet"):
-                    wanted[cache / key] = (key, size)
+                    wanted[_inside(cache, key)] = (key, size)
         for path, (key, size) in wanted.items():
             if path.is_file() and path.stat().st_size == size:
                 continue
             lake.download(key, path)
+    except LakeLocationError:
+        raise
     except Exception as exc:  # boto3 raises several unrelated types for one failure
         raise LakeLocationError(f"cannot read {lake.uri}: {exc}") from exc
     for table in tables:
@@ -191,3 +193,13 @@ def local_copy(
             if stale not in wanted:
                 stale.unlink()
     return cache
+
+
+def _inside(folder: Path, key: str) -> Path:
+    """Where an object of the lake goes in a local copy; a key that would land outside the
+    folder (`../`, an absolute path) is refused, whatever wrote it."""
+    parts = Path(key).parts
+    target = (folder / key).resolve()
+    if Path(key).is_absolute() or ".." in parts or not target.is_relative_to(folder.resolve()):
+        raise LakeLocationError(f"refusing to copy object {key!r}: its key leaves the lake folder")
+    return folder / key

@@ -26,6 +26,9 @@ _INTERNAL_MARKER = re.compile(r"/\*\s*seslake:internal-columns\s+(\w+)\s*\*/")
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _CREATE = re.compile(r"^\s*create\s+or\s+replace\s+view\s+(\w+)\s+as\s", re.IGNORECASE)
 
+#: What a column name may be (Glue's rule), so it can be quoted in SQL without escaping.
+_IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
+
 #: ses_requests columns the views name explicitly; the marker lists the others.
 KNOWN_REQUEST_COLUMNS = ("message_id", "recipient", "request_time", "region")
 
@@ -118,6 +121,13 @@ def expand(sql: str, request_columns: Iterable[str]) -> str:
     renamed `internal_<name>`, so the view never has two columns of one name.
     """
     extra = internal_columns(request_columns)
+    for column in extra:
+        # Names come from data (a Parquet file's columns): never pasted into SQL unchecked.
+        if not _IDENTIFIER.fullmatch(column):
+            raise ViewError(
+                f"ses_requests has a column named {column!r}: column names must be lowercase"
+                " letters, digits and underscores (as Glue requires); rename it and load again"
+            )
     body = _COMMENT.sub(" ", sql).lower()
     taken = set(re.findall(r"\.(\w+)", body)) | set(re.findall(r"\bas\s+(\w+)", body))
 

@@ -156,11 +156,15 @@ def _read_jsonl(path: Path) -> tuple[pa.Table, list[int]]:
     return table, lines
 
 
+def _kind(path: Path) -> str:
+    """parquet, jsonl or csv, by the file's first bytes and its name."""
+    with path.open("rb") as handle:
+        return _sniff(path, handle.read(64))
+
+
 def _read(path: Path) -> tuple[pa.Table, list[int]]:
     """The file as a table, and the line (or row) number of each row."""
-    with path.open("rb") as handle:
-        head = handle.read(64)
-    kind = _sniff(path, head)
+    kind = _kind(path)
     try:
         if kind == "parquet":
             table = pq.read_table(path)
@@ -343,7 +347,7 @@ def prepare(path: Path, types: dict[str, str] | None = None) -> tuple[pa.Table, 
             f"{path}: no message_id column (columns: {', '.join(table.column_names) or 'none'})"
         )
     _check_limits(table, path)
-    if types and _sniff(path, path.read_bytes()[:64]) == "csv":
+    if types and _kind(path) == "csv":
         table = _declared(table, lines, types, path)
     reasons: dict[int, str] = {}
     message_ids = table.column("message_id").cast(pa.string()).to_pylist()

@@ -1,10 +1,12 @@
--- message_facts: one row per (message_id, recipient), message_status joined to ses_requests.
--- Key: message_id, recipient. Reads message_status and ses_requests.
--- An internal row with a recipient joins that pair; one without joins every recipient of its
--- message. Requested messages with no event yet are kept (recipient from the internal row, NULL
--- status columns), and so are pairs with no internal row (is_requested false, NULL internal
--- columns). Columns: every message_status column, is_requested, request_time, region, then every
--- other column of ses_requests (listed when the view is created: see docs/views.md).
+-- message_facts: one row per (message_id, recipient), message_status joined to the company's
+-- data. Key: message_id, recipient. Reads message_status and ses_requests_current (each request
+-- as its latest load gave it).
+-- An internal row with a recipient joins that pair; one without (message-level) joins every
+-- recipient of its message that has no row of its own: a recipient's own row wins. Requested
+-- messages with no event yet are kept (recipient from the internal row, NULL status columns),
+-- and so are pairs with no internal row (is_requested false, NULL internal columns). Columns:
+-- every message_status column, is_requested, request_time, region, then every other column of
+-- ses_requests (listed when the view is created: see docs/views.md).
 create or replace view message_facts as
 
 with statuses as (
@@ -15,7 +17,13 @@ with statuses as (
 
 requests as (
 
-    select distinct * from ses_requests
+    select * from ses_requests_current
+
+),
+
+recipient_rows as (
+
+    select distinct message_id, recipient from requests where recipient is not null
 
 ),
 
@@ -87,9 +95,15 @@ final as (
     left join statuses
         on pairs.message_id = statuses.message_id
         and pairs.recipient = statuses.recipient
+    left join recipient_rows
+        on pairs.message_id = recipient_rows.message_id
+        and pairs.recipient = recipient_rows.recipient
     left join requests
         on pairs.message_id = requests.message_id
-        and (requests.recipient is null or requests.recipient = pairs.recipient)
+        and (
+            requests.recipient = pairs.recipient
+            or (requests.recipient is null and recipient_rows.message_id is null)
+        )
 
 )
 

@@ -1,6 +1,8 @@
 """CloudFormation custom resource: create or replace the athena/views views, in order.
 
-Create and Update run every view file through Athena in dependency order; Delete does nothing
+Create and Update first put back any ses_requests column the loaded files have and the Glue
+table lost (a stack update rewrites the table from the template), then run every view file
+through Athena in dependency order; Delete does nothing
 (deleting the Glue database removes the views). CloudFormation always gets an answer: a failure
 is reported with the view and Athena's reason, never left to time out.
 """
@@ -16,7 +18,10 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seslake.catalog import create_views
+from seslake.catalog import create_views, merge_request_columns
+from seslake.internal import loaded_schema
+from seslake.lake import Lake, open_lake
+from seslake.sources import env_lake_uri
 from seslake.views import load_views
 
 logger = Logger()
@@ -30,6 +35,11 @@ def athena() -> Any:
 @cache
 def glue() -> Any:
     return boto3.client("glue")
+
+
+@cache
+def lake() -> Lake:
+    return open_lake(env_lake_uri())
 
 
 def respond(
@@ -65,6 +75,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
         return
     properties = event["ResourceProperties"]
     try:
+        # A stack update rewrites the ses_requests Glue table from the template, dropping the
+        # columns loads added: put back every column the loaded files have first.
+        schema = loaded_schema(lake())
+        restored = merge_request_columns(glue(), properties["Database"], schema) if schema else []
+        if restored:
+            logger.info("ses_requests columns restored", extra={"columns": restored})
         created = create_views(
             athena(),
             glue(),

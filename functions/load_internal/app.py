@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seslake.catalog import create_views, merge_request_columns
 from seslake.errors import TriggerError
-from seslake.internal import InternalFileError, load_internal, parse_types
+from seslake.internal import InternalFileError, Source, load_internal, parse_types
 from seslake.lake import Lake, open_lake
 from seslake.sources import env_lake_uri, s3_objects
 from seslake.telemetry import NAMESPACE
@@ -64,10 +64,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise TriggerError(f"{obj.uri} is outside {prefix!r}: the S3 trigger is misconfigured")
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / Path(obj.key).name
-            s3().download_file(obj.bucket, obj.key, str(path))
+            # The version the event names, not whatever the key holds by now.
+            extra = {"VersionId": obj.version} if obj.version else None
+            s3().download_file(obj.bucket, obj.key, str(path), ExtraArgs=extra)
             try:
                 types = parse_types(os.environ.get("INTERNAL_COLUMN_TYPES", ""))
-                stats, schema = load_internal([path], lake(), types)
+                stats, schema = load_internal([Source(path, obj.identity)], lake(), types)
             except InternalFileError as error:
                 # The file as a whole cannot be read: retrying will not help. Say so and move on.
                 logger.error(

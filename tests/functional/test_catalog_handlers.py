@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -156,7 +157,7 @@ def test_load_internal_writes_the_table_and_adds_new_columns(
     assert summary["columns_added"] == ["campaign"]  # email_type was already there
     columns = boto3.client("glue").get_table(DatabaseName=DATABASE, Name="ses_requests")
     names = [c["Name"] for c in columns["Table"]["StorageDescriptor"]["Columns"]]
-    assert names == ["message_id", "recipient", "request_time", "region", "email_type", "campaign"]
+    assert names == [c.name for c in REQUEST_KEY_COLUMNS] + ["email_type", "campaign"]
     # the views were re-created so message_facts lists the new column
     facts = [q for q in athena_queries() if "view message_facts" in q]
     assert len(facts) == 1 and 'requests."campaign" as "campaign"' in facts[0]
@@ -220,3 +221,27 @@ def test_load_internal_retried_after_a_failed_athena_step_still_lists_the_new_co
     assert retried["objects"][0]["columns_added"] == []  # Glue got them the first time
     (facts,) = [q for q in athena_queries() if "view message_facts" in q]
     assert 'requests."campaign" as "campaign"' in facts
+
+
+def test_create_puts_back_request_columns_a_stack_update_dropped(
+    catalog: None, cloudformation: CloudFormation, lambda_context: Any, tmp_path: Path
+) -> None:
+    """CloudFormation rewrites the ses_requests table from the template on an update: the
+    columns loads had added are gone from Glue, though their files are still in the lake."""
+    loaded = tmp_path / "requests.parquet"
+    pq.write_table(pa.table({"message_id": ["m1"], "customer_tier": ["gold"]}), loaded)
+    boto3.client("s3").upload_file(str(loaded), BUCKET, "lake/ses_requests/requests-1.parquet")
+    glue: Any = boto3.client("glue")
+    before = glue.get_table(DatabaseName=DATABASE, Name="ses_requests")["Table"]
+    assert "customer_tier" not in {c["Name"] for c in before["StorageDescriptor"]["Columns"]}
+
+    load_handler("create_views").lambda_handler(
+        request("Update", cloudformation.url), lambda_context
+    )
+
+    (answer,) = cloudformation.responses
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    after = glue.get_table(DatabaseName=DATABASE, Name="ses_requests")["Table"]
+    assert {"Name": "customer_tier", "Type": "string"} in after["StorageDescriptor"]["Columns"]
+    (facts,) = [q for q in athena_queries() if "view message_facts" in q]
+    assert 'requests."customer_tier" as "customer_tier"' in facts

@@ -109,15 +109,16 @@ def test_load_internal_reads_parquet(tmp_path: Path, capsys: pytest.CaptureFixtu
     pq.write_table(pa.table({"message_id": ["m1"], "Tier": ["gold"]}), source)
     code, _, _ = run(capsys, "load-internal", str(source), "--lake", str(tmp_path / "lake"))
     assert code == 0
-    assert requests_rows(tmp_path / "lake") == [
-        {
-            "message_id": "m1",
-            "recipient": None,
-            "request_time": None,
-            "region": None,
-            "tier": "gold",
-        }
-    ]
+    (row,) = requests_rows(tmp_path / "lake")
+    assert row.pop("loaded_from") == str(source.resolve())
+    assert row.pop("loaded_at") is not None
+    assert row == {
+        "message_id": "m1",
+        "recipient": None,
+        "request_time": None,
+        "region": None,
+        "tier": "gold",
+    }
 
 
 def test_load_internal_keeps_nested_and_odd_parquet_columns_as_text(

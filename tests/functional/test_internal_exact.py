@@ -152,3 +152,116 @@ def test_copying_an_s3_lake_never_writes_outside_its_folder(moto_aws: None, tmp_
     with pytest.raises(LakeLocationError, match="leaves the lake folder"):
         local_copy("s3://lake-bucket/lake", cache, ("ses_events",), s3)
     assert list(tmp_path.rglob("escape.parquet")) == []
+
+
+# Loads never overwrite each other; a request loaded again is counted once ----------------
+
+
+def _requests_csv(path: Path, count: int, tier: str = "gold", start: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["message_id,recipient,region,tier"]
+    lines += [f"m{i},r{i}@x.com,eu,{tier}" for i in range(start, start + count)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_files_of_one_name_in_two_folders_are_both_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _requests_csv(tmp_path / "2026-11-28" / "requests.csv", 100)
+    second = _requests_csv(tmp_path / "2026-11-29" / "requests.csv", 50, start=100)
+    lake = tmp_path / "lake"
+    code, out, _ = run(capsys, "load-internal", str(first), str(second), "--lake", str(lake))
+    assert code == 0 and json.loads(out)["rows"] == 150
+    assert len(rows(lake)) == 150
+    # and the very same file loaded again rewrites its own output, adding nothing
+    run(capsys, "load-internal", str(first), "--lake", str(lake))
+    assert len(rows(lake)) == 150
+    assert len(list((lake / "ses_requests").glob("*.parquet"))) == 2
+
+
+def _facts(lake: Path, capsys: pytest.CaptureFixture[str], sql: str) -> list[dict[str, object]]:
+    code, out, err = run(capsys, "query", sql, "--lake", str(lake), "--format", "json")
+    assert (code, err) == (0, "")
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_the_same_requests_loaded_again_are_counted_once_and_the_latest_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    run(capsys, "ingest", str(SES / "publishing" / "send.json"), "--lake", str(lake))
+    sent = f"{SENT},recipient@example.com,eu,"
+    (tmp_path / "requests.csv").write_text(f"message_id,recipient,region,tier\n{sent}gold\n")
+    (tmp_path / "requests-fixed.csv").write_text(f"message_id,recipient,region,tier\n{sent}vip\n")
+    for name in ("requests.csv", "requests-fixed.csv"):
+        code, _, _ = run(capsys, "load-internal", str(tmp_path / name), "--lake", str(lake))
+        assert code == 0
+    facts = _facts(lake, capsys, "select message_id, recipient, tier from message_facts")
+    assert facts == [{"message_id": SENT, "recipient": "recipient@example.com", "tier": "vip"}]
+    (summary,) = _facts(lake, capsys, "select requested, sent from summary_by_region")
+    assert summary == {"requested": 1, "sent": 1}
+
+
+def test_a_recipients_own_row_wins_over_the_message_level_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    run(capsys, "ingest", str(SES / "publishing" / "send.json"), "--lake", str(lake))
+    (tmp_path / "requests.csv").write_text(
+        "message_id,recipient,campaign\n"
+        f"{SENT},,spring\n"  # the message as a whole
+        f"{SENT},recipient@example.com,spring-vip\n"  # its one recipient, more precisely
+    )
+    run(capsys, "load-internal", str(tmp_path / "requests.csv"), "--lake", str(lake))
+    facts = _facts(lake, capsys, "select recipient, campaign from message_facts")
+    assert facts == [{"recipient": "recipient@example.com", "campaign": "spring-vip"}]
+
+
+def test_views_read_files_written_before_loaded_at_existed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    run(capsys, "ingest", str(SES / "publishing" / "send.json"), "--lake", str(lake))
+    (lake / "ses_requests").mkdir()
+    old = pa.table(
+        {
+            "message_id": [SENT],
+            "recipient": ["recipient@example.com"],
+            "request_time": pa.array([None], pa.timestamp("ms")),
+            "region": ["eu"],
+            "tier": ["gold"],
+        }
+    )
+    pq.write_table(old, lake / "ses_requests" / "requests-0123456789abcdef.parquet")
+    facts = _facts(lake, capsys, "select region, tier, is_requested from message_facts")
+    assert facts == [{"region": "eu", "tier": "gold", "is_requested": True}]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_a_recipient_list_is_one_row_per_address(tmp_path: Path, kind: str) -> None:
+    to = ["Oliva Mante <Oliva.Mante@gmail.com>", "b@x.com"]
+    source = tmp_path / f"sent.{kind}"
+    if kind == "jsonl":
+        lines = [{"message_id": "m1", "recipient": to, "campaign": "c"}]
+        lines.append({"message_id": "m2", "recipient": [], "campaign": "d"})
+        source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    else:
+        table = pa.table(
+            {"message_id": ["m1", "m2"], "recipient": [to, []], "campaign": ["c", "d"]}
+        )
+        pq.write_table(table, source)
+    stats, _ = load_internal([source], open_lake(str(tmp_path / "lake")))
+    assert stats.rows == 3
+    loaded = [(r["message_id"], r["recipient"], r["campaign"]) for r in rows(tmp_path / "lake")]
+    assert sorted(loaded, key=str) == sorted(
+        [("m1", "oliva.mante@gmail.com", "c"), ("m1", "b@x.com", "c"), ("m2", None, "d")],
+        key=str,
+    )
+
+
+def test_seslake_column_names_are_reserved(tmp_path: Path) -> None:
+    source = tmp_path / "requests.csv"
+    source.write_text("message_id,loaded_at\nm1,yesterday\n")
+    with pytest.raises(InternalFileError, match="column loaded_at is seslake's own"):
+        load_internal([source], open_lake(str(tmp_path / "lake")))

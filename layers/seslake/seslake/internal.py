@@ -1,10 +1,14 @@
 """The company's own data, `ses_requests`: one row per message it asked SES to send.
 
 Internal files (CSV, JSON lines or Parquet) become one Parquet file each under
-`<lake>/ses_requests/`, named after the input file's name: loading the same file again replaces
-its rows instead of adding them. Every column is kept; names are lowercased to Athena's
-`snake_case`; `message_id` is required on every row, `recipient`, `request_time` and `region`
-always exist (NULL when the file has none).
+`<lake>/ses_requests/`, named after the whole source (its path or S3 key and version, and a
+digest of its content): two files never overwrite each other, and loading the very same file
+again rewrites the same output. Every row records when and from where it was loaded
+(`loaded_at`, `loaded_from`), and the views read each request as its latest load gave it
+(`ses_requests_current`). Every column is kept; names are lowercased to Athena's `snake_case`;
+`message_id` is required on every row, `recipient`, `request_time` and `region` always exist
+(NULL when the file has none). A `recipient` holding a list of addresses (the mail's `to`)
+becomes one row per address.
 
 A CSV cell is kept as the text it is (`NA`, `null`, `000123` and a 20-digit id included): only
 an empty cell is missing, and a column has another type only when it is declared
@@ -18,9 +22,9 @@ import csv
 import hashlib
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +36,15 @@ import pyarrow.parquet as pq
 
 from .catalog import CatalogError, glue_type
 from .errors import BadRecord, SeslakeError
-from .lake import Lake
+from .lake import Lake, parquet_schema
 from .normalize import bare_address
 from .schema import REQUEST_KEY_COLUMNS, REQUESTS_TABLE
 from .timestamps import to_epoch_ms
 from .views import load_views
 
 _KEY_TYPES = {c.name: c.arrow for c in REQUEST_KEY_COLUMNS}
+#: Names seslake gives columns of its own: a company column may not take them.
+RESERVED_COLUMNS = ("loaded_at", "loaded_from", "load_rank")
 _NAME = re.compile(r"[^0-9a-z_]+")
 
 #: Glue's limit on a column name's length.
@@ -60,6 +66,19 @@ _BOOLEANS = {"true": True, "false": False}
 
 class InternalFileError(SeslakeError):
     """An internal data file cannot be loaded as a whole (format, columns)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """An internal file to load: where it is here, and what it is called for good (a path, or
+    `s3://bucket/key?versionId=...`), which names its output and its rows' `loaded_from`."""
+
+    path: Path
+    name: str
+
+    @classmethod
+    def of(cls, path: Path) -> Source:
+        return cls(path, str(path.resolve()))
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,14 @@ def _sniff(path: Path, head: bytes) -> str:
     return "csv"
 
 
+def _json_cell(name: str, value: object) -> object:
+    """A JSON value as a cell: nested values as JSON text, except a recipient list, which stays
+    a list (one row per address later)."""
+    if isinstance(value, list) and column_name(name) == "recipient":
+        return value
+    return orjson.dumps(value).decode() if isinstance(value, dict | list) else value
+
+
 def _read_jsonl(path: Path) -> tuple[pa.Table, list[int]]:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
@@ -138,12 +165,7 @@ def _read_jsonl(path: Path) -> tuple[pa.Table, list[int]]:
                 raise InternalFileError(f"{path}:{number}: not JSON ({error})") from None
             if not isinstance(value, dict):
                 raise InternalFileError(f"{path}:{number}: expected a JSON object per line")
-            rows.append(
-                {
-                    k: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
-                    for k, v in value.items()
-                }
-            )
+            rows.append({k: _json_cell(k, v) for k, v in value.items()})
             lines.append(number)
     names: dict[str, None] = {}
     for row in rows:
@@ -320,8 +342,17 @@ def _check_limits(table: pa.Table, path: Path) -> None:
                 f"{path}: column name {name[:40]!r}... is {len(name)} characters;"
                 f" Glue allows {MAX_COLUMN_NAME}"
             )
+    for name in RESERVED_COLUMNS:
+        if name in table.column_names:
+            raise InternalFileError(
+                f"{path}: column {name} is seslake's own (when and from where a row was"
+                " loaded); rename it"
+            )
     for name in ("message_id", "recipient", "region"):
-        if name in table.column_names and pa.types.is_nested(table.schema.field(name).type):
+        kind = table.schema.field(name).type if name in table.column_names else pa.string()
+        if name == "recipient" and _is_address_list(kind):
+            continue  # one row per address: see _one_row_per_recipient
+        if pa.types.is_nested(kind):
             raise InternalFileError(
                 f"{path}: column {name} holds {table.schema.field(name).type} values;"
                 " it must hold one text value per row"
@@ -333,6 +364,35 @@ def _check_limits(table: pa.Table, path: Path) -> None:
             f"{path}: {table.num_columns} columns make message_facts {size:,} bytes of SQL;"
             f" Athena allows {MAX_STATEMENT_BYTES:,}: load fewer columns"
         )
+
+
+def _is_address_list(kind: pa.DataType) -> bool:
+    list_kinds = (pa.types.is_list(kind), pa.types.is_large_list(kind))
+    if not any(list_kinds):
+        return False
+    value = kind.value_type
+    return bool(pa.types.is_string(value) or pa.types.is_null(value))
+
+
+def _one_row_per_recipient(table: pa.Table, lines: list[int]) -> tuple[pa.Table, list[int]]:
+    """A recipient column of lists (the mail's `to`) as one row per address; an empty or NULL
+    list leaves one row without a recipient (a message-level row)."""
+    if "recipient" not in table.column_names:
+        return table, lines
+    lists = table.column("recipient")
+    if not _is_address_list(lists.type):
+        return table, lines
+    sizes = pc.fill_null(pc.list_value_length(lists), 0).to_pylist()
+    parents: list[int] = []
+    addresses: list[str | None] = []
+    for index, (size, values) in enumerate(zip(sizes, lists.to_pylist(), strict=True)):
+        for address in values if size else [None]:
+            parents.append(index)
+            addresses.append(address)
+    exploded = table.take(pa.array(parents, pa.int64()))
+    position = table.column_names.index("recipient")
+    exploded = exploded.set_column(position, "recipient", pa.array(addresses, pa.string()))
+    return exploded, [lines[i] for i in parents]
 
 
 def prepare(path: Path, types: dict[str, str] | None = None) -> tuple[pa.Table, list[Rejected]]:
@@ -347,6 +407,7 @@ def prepare(path: Path, types: dict[str, str] | None = None) -> tuple[pa.Table, 
             f"{path}: no message_id column (columns: {', '.join(table.column_names) or 'none'})"
         )
     _check_limits(table, path)
+    table, lines = _one_row_per_recipient(table, lines)
     if types and _kind(path) == "csv":
         table = _declared(table, lines, types, path)
     reasons: dict[int, str] = {}
@@ -376,53 +437,86 @@ def prepare(path: Path, types: dict[str, str] | None = None) -> tuple[pa.Table, 
     return result, rejected
 
 
-def output_key(path: Path) -> str:
-    """Where a file's rows go: named after the file name, so a reload replaces them."""
-    digest = hashlib.blake2b(path.name.encode(), digest_size=8).hexdigest()
-    stem = column_name(path.stem)[:40]
+def output_key(source: Source) -> str:
+    """Where a file's rows go: named after the whole source (its name for good and a digest of
+    its content), so no two files share an output and only the very same file rewrites it."""
+    content = hashlib.sha256()
+    with source.path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            content.update(chunk)
+    identity = f"{source.name}\0{content.hexdigest()}".encode()
+    digest = hashlib.blake2b(identity, digest_size=12).hexdigest()
+    stem = column_name(Path(source.name.split("?", 1)[0]).stem)[:40]
     return f"{REQUESTS_TABLE}/{stem}-{digest}.parquet"
 
 
-def quarantine_key(path: Path) -> str:
-    """Where a file's rejected rows are kept, with their reasons."""
-    return "quarantine/" + output_key(path).removesuffix(".parquet") + ".jsonl"
+def quarantine_key(output: str) -> str:
+    """Where a file's rejected rows are kept, with their reasons, beside its output's name."""
+    return "quarantine/" + output.removesuffix(".parquet") + ".jsonl"
+
+
+def _stamped(table: pa.Table, source: Source, loaded_at: datetime) -> pa.Table:
+    """The rows with when and from where they were loaded."""
+    count = table.num_rows
+    when = pa.array([loaded_at.replace(tzinfo=None)] * count, pa.timestamp("ms"))
+    table = table.set_column(table.column_names.index("loaded_at"), "loaded_at", when)
+    where = pa.array([source.name] * count, pa.string())
+    return table.set_column(table.column_names.index("loaded_from"), "loaded_from", where)
 
 
 def load_internal(
-    paths: Iterable[Path], lake: Lake, types: dict[str, str] | None = None
+    files: Iterable[Path | Source],
+    lake: Lake,
+    types: dict[str, str] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[LoadStats, pa.Schema | None]:
     """Load internal files into the lake's ses_requests table.
 
     Rejected rows are kept under quarantine/ses_requests/ with file, line and reason. Returns the
     counts and the union of the files' schemas (None when no file was loaded). `types` declares
-    CSV column types (see `parse_types`).
+    CSV column types (see `parse_types`). A plain path is known by its absolute path.
     """
     stats = LoadStats()
     schemas = []
-    for path in paths:
+    for item in files:
+        source = item if isinstance(item, Source) else Source.of(item)
+        path = source.path
         table, rejected = prepare(path, types)
+        table = _stamped(table, source, now())
         stats.files += 1
         stats.rejected += rejected
         stats.rows += table.num_rows
         schemas.append(table.schema)
         for name, arrow_type in zip(table.column_names, table.schema.types, strict=True):
             stats.columns[name] = str(arrow_type)
+        output = output_key(source)
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
             pq.write_table(table, spool, compression="zstd")
-            lake.put_file(output_key(path), spool)
+            lake.put_file(output, spool)
         if rejected:
             with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
                 for row in rejected:
                     entry = {
-                        "file": row.file,
+                        "file": source.name,
                         "line": row.line,
                         "reason": row.reason,
                         "values": row.values,
                     }
                     spool.write(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE))
-                lake.put_file(quarantine_key(path), spool)
+                lake.put_file(quarantine_key(output), spool)
     try:
         merged = pa.unify_schemas(schemas) if schemas else None
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise InternalFileError(f"the files give one column two types: {error}") from None
     return stats, merged
+
+
+def loaded_schema(lake: Lake) -> pa.Schema | None:
+    """The columns of every file under ses_requests/ (each column's first type seen), read from
+    their footers; None when there is none. What the Glue table must list, whatever it lost."""
+    fields: dict[str, pa.Field] = {}
+    for key, _ in lake.list_keys(f"{REQUESTS_TABLE}/"):
+        if key.endswith(".parquet"):
+            for found in parquet_schema(lake, key):
+                fields.setdefault(found.name, found)
+    return pa.schema(list(fields.values())) if fields else None

@@ -12,6 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from seslake.errors import LakeLocationError, LakeWriteError
 
 if TYPE_CHECKING:
@@ -36,6 +39,9 @@ class Lake(Protocol):
 
     def get_bytes(self, key: str) -> bytes:
         """The whole content of key."""
+
+    def get_tail(self, key: str, length: int) -> bytes:
+        """The last `length` bytes of key (all of it when shorter)."""
 
     def delete(self, keys: list[str]) -> None:
         """Remove keys (a key already gone is not an error)."""
@@ -83,6 +89,11 @@ class LocalLake:
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def get_tail(self, key: str, length: int) -> bytes:
+        with self._path(key).open("rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - length))
+            return handle.read()
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:
@@ -133,6 +144,13 @@ class S3Lake:
     def get_bytes(self, key: str) -> bytes:
         body: bytes = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         return body
+
+    def get_tail(self, key: str, length: int) -> bytes:
+        response = self.client.get_object(
+            Bucket=self.bucket, Key=self._key(key), Range=f"bytes=-{length}"
+        )
+        tail: bytes = response["Body"].read()
+        return tail
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
@@ -203,3 +221,14 @@ def _inside(folder: Path, key: str) -> Path:
     if Path(key).is_absolute() or ".." in parts or not target.is_relative_to(folder.resolve()):
         raise LakeLocationError(f"refusing to copy object {key!r}: its key leaves the lake folder")
     return folder / key
+
+
+def parquet_schema(lake: Lake, key: str) -> pa.Schema:
+    """The schema of a Parquet object, from its footer alone (two small reads, never the data)."""
+    end = lake.get_tail(key, 8)
+    if len(end) < 8 or end[4:] != b"PAR1":
+        raise LakeLocationError(f"{lake.url(key)} is not a Parquet file")
+    footer_length = int.from_bytes(end[:4], "little")
+    footer = lake.get_tail(key, footer_length + 8)
+    # The footer is self-contained: a file of just it reads as one with no row groups.
+    return pq.read_schema(pa.BufferReader(b"PAR1" + footer))

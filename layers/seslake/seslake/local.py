@@ -157,10 +157,20 @@ class LocalAthena:
             self.connection.execute(_empty_table_sql(EVENTS_TABLE, columns))
         requests = self.lake / REQUESTS_TABLE
         if _parquet_files(requests):
-            self.connection.execute(
-                f"create or replace {self._kind} {REQUESTS_TABLE} as select * from read_parquet("
-                f"'{requests.as_posix()}/**/*.parquet', hive_partitioning = false, "
+            files = (
+                f"read_parquet('{requests.as_posix()}/**/*.parquet', hive_partitioning = false, "
                 "union_by_name = true)"
+            )
+            described = self.connection.execute(f"describe select * from {files}").fetchall()
+            found = {row[0] for row in described}
+            # Files an older version wrote lack the key columns added since: NULL, as in Athena.
+            missing = "".join(
+                f', cast(null as {_DUCKDB_TYPES[c.glue]}) as "{c.name}"'
+                for c in REQUEST_KEY_COLUMNS
+                if c.name not in found
+            )
+            self.connection.execute(
+                f"create or replace {self._kind} {REQUESTS_TABLE} as select *{missing} from {files}"
             )
         else:
             columns = [(c.name, c.glue) for c in REQUEST_KEY_COLUMNS]

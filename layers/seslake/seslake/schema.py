@@ -389,6 +389,20 @@ REQUEST_KEY_COLUMNS: tuple[Column, ...] = (
     ),
     Column("request_time", _TS, "timestamp", "Optional: when the company asked SES to send.", ""),
     Column("region", pa.string(), "string", "Optional: the company's region of the recipient.", ""),
+    Column(
+        "loaded_at",
+        _TS,
+        "timestamp",
+        "When seslake loaded the row (UTC): of two loads of one request, the later wins.",
+        "",
+    ),
+    Column(
+        "loaded_from",
+        pa.string(),
+        "string",
+        "The file the row was loaded from: a path, or `s3://bucket/key` with its version.",
+        "",
+    ),
 )
 
 

@@ -78,10 +78,18 @@ class S3Object:
     key: str
     etag: str
     size: int
+    version: str | None = None  # in a versioned bucket: the version the event is about
 
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def identity(self) -> str:
+        """The object for good: its URI with the version (or, unversioned, the ETag)."""
+        if self.version:
+            return f"{self.uri}?versionId={self.version}"
+        return f"{self.uri}?etag={self.etag}" if self.etag else self.uri
 
 
 def s3_objects(event: dict[str, Any]) -> list[S3Object]:
@@ -108,6 +116,7 @@ def s3_objects(event: dict[str, Any]) -> list[S3Object]:
                 unquote_plus(obj["key"]),
                 str(obj.get("eTag") or obj.get("etag") or ""),
                 int(obj.get("size") or 0),
+                str(obj["versionId"]) if obj.get("versionId") else None,
             )
         )
     return objects

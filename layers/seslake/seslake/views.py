@@ -30,7 +30,14 @@ _CREATE = re.compile(r"^\s*create\s+or\s+replace\s+view\s+(\w+)\s+as\s", re.IGNO
 _IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
 
 #: ses_requests columns the views name explicitly; the marker lists the others.
-KNOWN_REQUEST_COLUMNS = ("message_id", "recipient", "request_time", "region")
+KNOWN_REQUEST_COLUMNS = (
+    "message_id",
+    "recipient",
+    "request_time",
+    "region",
+    "loaded_at",
+    "loaded_from",
+)
 
 
 class ViewError(SeslakeError):

@@ -201,6 +201,12 @@ def test_the_same_requests_loaded_again_are_counted_once_and_the_latest_wins(
     assert facts == [{"message_id": SENT, "recipient": "recipient@example.com", "tier": "vip"}]
     (summary,) = _facts(lake, capsys, "select requested, sent from summary_by_region")
     assert summary == {"requested": 1, "sent": 1}
+    both = _facts(lake, capsys, "select count(*) as n from ses_requests")
+    assert both == [{"n": 2}]  # both loads are kept; the view decides which one counts
+    duplicated = (
+        "select message_id, recipient from ses_requests_current group by 1, 2 having count(*) > 1"
+    )
+    assert _facts(lake, capsys, duplicated) == []  # the view's key is unique
 
 
 def test_a_recipients_own_row_wins_over_the_message_level_row(

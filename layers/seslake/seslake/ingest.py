@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gc
+import hashlib
 import re
 import time
 import zlib
@@ -24,7 +25,7 @@ from seslake.errors import BadRecord
 from seslake.lake import Lake
 from seslake.normalize import normalize
 from seslake.schema import EVENT_COLUMN_NAMES
-from seslake.stream import split_json
+from seslake.stream import InflationError, split_json
 from seslake.timestamps import iso_ms
 from seslake.writer import LakeWriter, Written
 
@@ -32,6 +33,13 @@ _I_BOUNCE_TYPE = EVENT_COLUMN_NAMES.index("bounce_type")
 #: Quarantine reason prefix of a payload that broke the envelope walk or normalize in a way
 #: they do not check for.
 UNFORESEEN = "unforeseen error (a seslake bug; re-ingest once fixed) reading"
+#: A stream whose records average under MIN_RECORD_BYTES after this many (checked every this
+#: many) is not SES records: the smallest SES record is hundreds of bytes.
+ABSURD_RECORDS = 100_000
+MIN_RECORD_BYTES = 32
+#: A quarantined payload longer than this keeps its first bytes, its length and its SHA-256
+#: (a Firehose record is at most 1,000 KiB, an SNS message 256 KiB: real records fit whole).
+MAX_QUARANTINED_PAYLOAD = 1 << 20
 
 
 @dataclass
@@ -72,6 +80,7 @@ class Ingestor:
         self._pending_records = 0
         self._pending_reasons: Counter[str] = Counter()
         self._pending_hard_bounces: Counter[str] = Counter()  # by input identity
+        self._run: _Run | None = None  # the last quarantine entry, while identical ones follow
 
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
         """One JSON document: a Lambda event, an SNS notification, an SES record, ..."""
@@ -105,10 +114,22 @@ class Ingestor:
         """A stream of JSON values (a Firehose object, a file), plain or gzip, read lazily."""
         identity = identity or origin
         counted = _counting(chunks, on_bytes) if on_bytes else chunks
-        last_line = 0
+        last_line = pieces = piece_bytes = 0
         try:
             for piece in split_json(counted):
                 last_line = piece.line
+                pieces += 1
+                piece_bytes += len(piece.text)
+                if pieces % ABSURD_RECORDS == 0 and piece_bytes < MIN_RECORD_BYTES * pieces:
+                    reason = (
+                        f"{pieces:,} records averaging {piece_bytes / pieces:.0f} bytes by line"
+                        f" {last_line}: not SES records (the smallest is hundreds of bytes);"
+                        " the rest is not read"
+                    )
+                    self._quarantine(Leaf(None, origin, identity, b"", reason))
+                    break
+                if self._repeats_run(piece.text, identity, piece.line):
+                    continue
                 if piece.error is not None:
                     self._quarantine(
                         Leaf(None, origin, identity, piece.text, piece.error), line=piece.line
@@ -116,12 +137,17 @@ class Ingestor:
                 else:
                     for leaf in self._unwrap(piece.value, piece.text, origin, identity, piece.text):
                         self._add_leaf(leaf, line=piece.line)
+        except InflationError as exc:
+            reason = f"{exc}; not read after line {last_line}"
+            self._quarantine(Leaf(None, origin, identity, b"", reason))
         except zlib.error as exc:
             reason = f"corrupt gzip stream after line {last_line}: {exc}; the rest is unreadable"
             self._quarantine(Leaf(None, origin, identity, b"", reason))
+        self._end_run()
 
     def commit(self) -> Written:
         """Write what is buffered; the stats count only what was committed (or failed)."""
+        self._end_run()
         written = self.writer.commit()
         self.stats.records += self._pending_records
         self.stats.rows += written.rows
@@ -176,7 +202,25 @@ class Ingestor:
             self._pending_hard_bounces[leaf.identity] += hard
 
     def _quarantine(self, leaf: Leaf, line: int | None = None) -> None:
+        """Keep a bad payload with its reason. A run of identical ones on consecutive lines
+        (a million `{}` lines) becomes one entry with its `count` and `last_line`."""
         assert leaf.error is not None
+        self._pending_records += 1
+        self._pending_reasons[_reason_kind(leaf.error)] += 1
+        run = self._run
+        if (
+            run is not None
+            and run.identity == leaf.identity
+            and run.entry["reason"] == leaf.error
+            and run.unit == leaf.unit
+            and line is not None
+            and run.last_line is not None
+            and line == run.last_line + 1
+        ):
+            run.count += 1
+            run.last_line = line
+            return
+        self._end_run()
         entry: dict[str, Any] = {
             "reason": leaf.error,
             "origin": leaf.origin,
@@ -184,9 +228,42 @@ class Ingestor:
             "ingested_at": iso_ms(self.ingested_at),
         }
         entry.update(_payload_fields(leaf.unit))
-        self.writer.quarantine(entry, leaf.identity)
+        self._run = _Run(entry, leaf.identity, leaf.unit, line)
+
+    def _repeats_run(self, text: bytes, identity: str, line: int) -> bool:
+        """Whether `text` repeats the quarantined record just before it: then it would be
+        quarantined for the same reason, and only the run's count grows (a stream of a million
+        identical bad lines costs a split each, not a normalize)."""
+        run = self._run
+        if run is None or run.identity != identity or run.last_line != line - 1:
+            return False
+        if run.unit != text:
+            return False
+        run.count += 1
+        run.last_line = line
         self._pending_records += 1
-        self._pending_reasons[_reason_kind(leaf.error)] += 1
+        self._pending_reasons[_reason_kind(run.entry["reason"])] += 1
+        return True
+
+    def _end_run(self) -> None:
+        run, self._run = self._run, None
+        if run is None:
+            return
+        if run.count > 1:
+            run.entry["count"] = run.count
+            run.entry["last_line"] = run.last_line
+        self.writer.quarantine(run.entry, run.identity, run.count)
+
+
+@dataclass
+class _Run:
+    """A quarantine entry and the identical records that followed it."""
+
+    entry: dict[str, Any]
+    identity: str
+    unit: bytes | str
+    last_line: int | None
+    count: int = 1
 
 
 @contextmanager
@@ -205,13 +282,25 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _payload_fields(unit: bytes | str) -> dict[str, str]:
-    if isinstance(unit, str):
-        return {"payload": unit, "payload_encoding": "utf-8"}
-    try:
-        return {"payload": unit.decode("utf-8"), "payload_encoding": "utf-8"}
-    except UnicodeDecodeError:
-        return {"payload": base64.b64encode(unit).decode(), "payload_encoding": "base64"}
+def _payload_fields(unit: bytes | str) -> dict[str, Any]:
+    data = unit.encode() if isinstance(unit, str) else unit
+    fields: dict[str, Any] = {}
+    if len(data) > MAX_QUARANTINED_PAYLOAD:
+        fields = {
+            "payload_truncated": True,
+            "payload_bytes": len(data),
+            "payload_sha256": hashlib.sha256(data).hexdigest(),
+        }
+        data = data[:MAX_QUARANTINED_PAYLOAD]
+    # A cut may split a UTF-8 character: up to three bytes less still decode.
+    for end in range(len(data), max(len(data) - (4 if fields else 1), -1), -1):
+        try:
+            fields.update(payload=data[:end].decode("utf-8"), payload_encoding="utf-8")
+            return fields
+        except UnicodeDecodeError:
+            continue
+    fields.update(payload=base64.b64encode(data).decode(), payload_encoding="base64")
+    return fields
 
 
 def _reason_kind(reason: str) -> str:

@@ -200,12 +200,13 @@ class LakeWriter:
             offset += count
         self._buffered = 0
 
-    def quarantine(self, entry: dict[str, Any], identity: str) -> None:
+    def quarantine(self, entry: dict[str, Any], identity: str, count: int = 1) -> None:
+        """One quarantine entry, standing for `count` bad records (a run of identical ones)."""
         if self._quarantine is None:
             self._quarantine = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         self._quarantine.write(orjson.dumps(entry) + b"\n")
         self._quarantine_ids[identity] = None
-        self._quarantined += 1
+        self._quarantined += count
 
     def commit(self) -> Written:
         """Upload everything buffered; a failed upload fails the identities that fed it.

@@ -46,7 +46,7 @@ def test_records_back_to_back_are_parsed_in_linear_work(monkeypatch: pytest.Monk
         parsed += len(data)
         return real_loads(data)
 
-    monkeypatch.setattr(stream.orjson, "loads", counting_loads)
+    monkeypatch.setattr(orjson, "loads", counting_loads)
     data = b"".join(records(3000))  # about 4.5 MB on one line
     pieces = list(split_json([data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)]))
     assert len(pieces) == 3000 and all(p.error is None for p in pieces)

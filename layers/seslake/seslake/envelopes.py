@@ -137,6 +137,18 @@ def _one_line(text: bytes | str | None) -> str | None:
     return None if "\n" in text else text
 
 
+#: The identity of a Lambda event handed to a function: its records are known by their own SQS
+#: or SNS message ids alone, what a retry of the same message repeats (and what the SQS batch
+#: response names). Anywhere else (a Lambda event saved in a file) the file's identity comes
+#: first, so two files holding the same sample event never share an output.
+LAMBDA_EVENT = "lambda-event"
+
+
+def record_identity(outer: str, unit: str) -> str:
+    """The identity of a record inside a Lambda event whose own identity is `outer`."""
+    return unit if outer == LAMBDA_EVENT else f"{outer} {unit}"
+
+
 def _lambda_records(
     records: list[Any], origin: str, identity: str, depth: int, out: list[Leaf]
 ) -> None:
@@ -163,7 +175,8 @@ def _lambda_records(
         if unit is not None:
             unit_origin, payload, what = unit
             original = payload if isinstance(payload, str) else orjson.dumps(record)
-            _parse_inner(payload, what, original, unit_origin, unit_origin, depth, out)
+            unit_identity = record_identity(identity, unit_origin)
+            _parse_inner(payload, what, original, unit_origin, unit_identity, depth, out)
         elif "s3" in record:
             reason = (
                 "an S3 event notification, not an SES event: objects under the raw "

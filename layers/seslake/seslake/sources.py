@@ -5,6 +5,7 @@ Each returns the IngestStats of its run; the Lambda handlers and the CLI are thi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from seslake.envelopes import LAMBDA_EVENT
 from seslake.errors import TriggerError
 from seslake.ingest import Ingestor, IngestStats, paused_gc
 from seslake.lake import READ_CHUNK, Lake
@@ -47,6 +49,15 @@ def find_files(sources: Iterable[str]) -> list[Path]:
     return files
 
 
+def _content_digest(path: Path) -> str:
+    """What a file holds, in short: the same content at the same path is the same input (a run
+    again rewrites its outputs), any other file is another."""
+    digest = hashlib.blake2b(digest_size=12)
+    for chunk in _file_chunks(path):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _file_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as f:
         while chunk := f.read(READ_CHUNK):
@@ -60,8 +71,7 @@ def ingest_files(
     ingestor = Ingestor(lake)
     with paused_gc():
         for path in files:
-            stat = path.stat()
-            identity = f"{path.resolve()}@{stat.st_size}:{stat.st_mtime_ns}"
+            identity = f"{path.resolve()}@{_content_digest(path)}"
             ingestor.add_stream(_file_chunks(path), str(path), identity, on_bytes)
             ingestor.stats.files += 1
             if ingestor.pending_rows >= COMMIT_ROWS:
@@ -125,9 +135,13 @@ def s3_objects(event: dict[str, Any]) -> list[S3Object]:
 def ingest_s3_object(obj: S3Object, lake: Lake, s3: S3Client) -> IngestStats:
     """One raw (Firehose) object, streamed: memory does not grow with its size."""
     ingestor = Ingestor(lake)
-    body = s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+    # The version the event names: the key may hold a newer one by now.
+    if obj.version:
+        body = s3.get_object(Bucket=obj.bucket, Key=obj.key, VersionId=obj.version)["Body"]
+    else:
+        body = s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
     with paused_gc():
-        ingestor.add_stream(body.iter_chunks(READ_CHUNK), obj.uri, f"{obj.uri}@{obj.etag}")
+        ingestor.add_stream(body.iter_chunks(READ_CHUNK), obj.uri, f"{obj.identity}@{obj.etag}")
         ingestor.stats.files += 1
         ingestor.commit()
     return ingestor.stats
@@ -137,7 +151,7 @@ def ingest_lambda_event(event: dict[str, Any], lake: Lake) -> IngestStats:
     """An SNS or SQS Lambda event; `stats.failed` names the records (`sqs:<id>`) not written."""
     ingestor = Ingestor(lake)
     with paused_gc():
-        ingestor.add_value(event, b"", "lambda-event", "lambda-event")
+        ingestor.add_value(event, b"", LAMBDA_EVENT, LAMBDA_EVENT)
         ingestor.commit()
     return ingestor.stats
 

@@ -121,3 +121,35 @@ def test_a_run_of_junk_lines_is_reported_in_bounded_pieces() -> None:
     assert len(pieces) >= 4 and all(len(p.text) <= 2 * stream.MAX_JUNK_RUN for p in pieces)
     covered = sum(p.text.count(b"\n") + 1 for p in pieces)
     assert covered == len(lines)  # every line is in exactly one piece
+
+
+def test_thousands_of_partitions_spill_within_a_few_open_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year's backfill object spans 3,650 (type, day) partitions; Lambda allows 1,024 open
+    descriptors. Each spilled partition used to keep a temporary file open until commit."""
+    import resource
+
+    from seslake import writer
+
+    monkeypatch.setattr(writer, "BUFFER_ROWS", 500)  # spill often
+    template = json.loads(RECORD)
+    lines, stamps = [], set()
+    for day in range(1500):
+        record = json.loads(json.dumps(template))
+        stamp = f"{2020 + day // 365}-{1 + (day % 365) // 31:02d}-{1 + (day % 365) % 28:02d}"
+        record["mail"]["timestamp"] = record["delivery"]["timestamp"] = f"{stamp}T10:00:00.000Z"
+        record["mail"]["messageId"] = f"m-{day}"
+        lines.append(orjson.dumps(record))
+        stamps.add(stamp)
+    data = b"\n".join(lines) * 2 + b"\n"  # every partition spilled at least twice
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    open_now = sum(1 for _ in Path("/proc/self/fd").iterdir())
+    resource.setrlimit(resource.RLIMIT_NOFILE, (open_now + 64, hard))
+    try:
+        ingestor, lake = ingest(tmp_path, data)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert ingestor.stats.failed == {} and ingestor.stats.rows == 3000
+    partitions = {p.parent.name for p in (lake / "ses_events").rglob("*.parquet")}
+    assert partitions == {f"dt={stamp}" for stamp in stamps} and len(partitions) > 1000

@@ -11,10 +11,12 @@ that fed it: the same inputs give the same names, so a retry overwrites instead 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -103,49 +105,55 @@ class _Partition:
     rows: list[list[Any]] = field(default_factory=list)
     identities: dict[str, None] = field(default_factory=dict)  # ordered set
     row_count: int = 0
-    file: IO[bytes] | None = None
-    writer: ipc.RecordBatchStreamWriter | None = None
+    #: Spilled rows: one closed LZ4 Arrow IPC file per spill, so open descriptors do not grow
+    #: with the partitions (Lambda allows 1,024; a year's backfill object spans 3,650).
+    segments: list[Path] = field(default_factory=list)
 
-    def spill(self, table: pa.Table | None = None) -> None:
-        """Append the buffered rows (already converted: `table`) to the partition's IPC file."""
+    def spill(self, folder: Path, table: pa.Table | None = None) -> None:
+        """Write the buffered rows (already converted: `table`) as a new segment in `folder`."""
         if not self.rows:
             return
         if table is None:
             table = rows_to_table(self.rows)
-        if self.writer is None:
-            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LakeWriter._close
-            self.writer = ipc.new_stream(self.file, EVENT_SCHEMA, options=_IPC_OPTIONS)
-        self.writer.write_table(table)
+        path = folder / f"{len(self.segments):05d}-{self.event_type}-{self.dt}.arrows"
+        with path.open("wb") as sink, ipc.new_stream(sink, EVENT_SCHEMA, options=_IPC_OPTIONS) as w:
+            w.write_table(table)
+        self.segments.append(path)
         self.row_count += len(self.rows)
         self.rows = []
 
-    def finish(self) -> IO[bytes]:
+    @property
+    def spilled(self) -> bool:
+        return bool(self.segments)
+
+    def finish(self, folder: Path | None) -> IO[bytes]:
         """The partition's rows as one Parquet file (a temporary file, from its start)."""
         out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-        if self.writer is None:  # never spilled (a Lambda batch): straight from memory
+        if not self.segments:  # never spilled (a Lambda batch): straight from memory
             table = rows_to_table(self.rows)
             self.row_count += len(self.rows)
             self.rows = []
             pq.write_table(table, out, ROW_GROUP_ROWS, **PARQUET_OPTIONS)
-            self.file = out
+            out.seek(0)
             return out
-        self.spill()  # what is left in memory goes the same way
-        assert self.file is not None
-        self.writer.close()
-        self.file.seek(0)
+        assert folder is not None
+        self.spill(folder)  # what is left in memory goes the same way
         with pq.ParquetWriter(out, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
             pending: list[pa.RecordBatch] = []
             count = 0
-            for batch in ipc.open_stream(self.file):
-                pending.append(batch)
-                count += batch.num_rows
-                if count >= ROW_GROUP_ROWS:
-                    parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
-                    pending, count = [], 0
+            for path in self.segments:
+                with path.open("rb") as source:
+                    for batch in ipc.open_stream(source):
+                        pending.append(batch)
+                        count += batch.num_rows
+                        if count >= ROW_GROUP_ROWS:
+                            parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
+                            pending, count = [], 0
+                path.unlink()
             if pending:
                 parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
-        self.file.close()
-        self.file = out
+        self.segments = []
+        out.seek(0)
         return out
 
 
@@ -170,6 +178,7 @@ class LakeWriter:
         self._quarantine: IO[bytes] | None = None
         self._quarantine_ids: dict[str, None] = {}
         self._quarantined = 0
+        self._spill_dir: Path | None = None
 
     @property
     def pending_rows(self) -> int:
@@ -193,10 +202,12 @@ class LakeWriter:
         a fraction of converting each partition on its own."""
         parts = [p for p in self._partitions.values() if p.rows]
         table = rows_to_table([row for p in parts for row in p.rows])
+        if self._spill_dir is None:
+            self._spill_dir = Path(tempfile.mkdtemp(prefix="seslake-spill-"))
         offset = 0
         for part in parts:
             count = len(part.rows)
-            part.spill(table.slice(offset, count))
+            part.spill(self._spill_dir, table.slice(offset, count))
             offset += count
         self._buffered = 0
 
@@ -215,7 +226,7 @@ class LakeWriter:
         release the GIL, so one partition is converted while others are encoded or in flight.
         Two when partitions spilled (each then streams row groups of tens of megabytes)."""
         written = Written()
-        spilled = any(p.writer is not None for p in self._partitions.values())
+        spilled = any(p.spilled for p in self._partitions.values())
         files = len(self._partitions) + (self._quarantine is not None)
         threads = max(1, min(2 if spilled else COMMIT_THREADS, files))
         try:
@@ -251,7 +262,8 @@ class LakeWriter:
     def _put_partition(self, part: _Partition) -> tuple[str, str | None]:
         key = event_key(part.event_type, part.dt, output_name(part.identities))
         try:
-            self.lake.put_file(key, part.finish())
+            with part.finish(self._spill_dir) as parquet:  # closed once uploaded, not at the end
+                self.lake.put_file(key, parquet)
         except LakeWriteError as exc:
             return key, str(exc)
         return key, None
@@ -266,9 +278,9 @@ class LakeWriter:
         return key, None
 
     def _close(self) -> None:
-        for part in self._partitions.values():
-            if part.file is not None:
-                part.file.close()
+        if self._spill_dir is not None:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+            self._spill_dir = None
         if self._quarantine is not None:
             self._quarantine.close()
         self._partitions = {}

@@ -36,7 +36,7 @@ def lake(moto_aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> S3La
             message.delivery(f"r{n}@x.com", f"{day}T10:0{n}:05Z")
     lake = S3Lake(BUCKET, "lake", client)
     for number, record in enumerate(builder.records + builder.records[::5]):  # 20% twice
-        ingestor = Ingestor(lake, now_ms=1_764_000_000_000 + number)
+        ingestor = Ingestor(lake, now_ms=1_800_000_000_000 + number)
         ingestor.add_payload(orjson.dumps(record), origin=f"sqs:{number}")
         assert ingestor.commit().rows == 1
     return lake

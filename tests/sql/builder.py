@@ -184,7 +184,7 @@ class LakeBuilder:
     def write(self) -> Path:
         lake_dir = self.root / "lake"
         lake = LocalLake(lake_dir)
-        ingestor = Ingestor(lake, now_ms=1_700_000_000_000)
+        ingestor = Ingestor(lake, now_ms=1_800_000_000_000)
         for number, record in enumerate(self.records):
             ingestor.add_payload(orjson.dumps(record), origin=f"test:{number}")
         written = ingestor.commit()
@@ -192,7 +192,7 @@ class LakeBuilder:
         assert written.rows >= len(self.records)
         # Each copy in a later invocation of its own, as a redelivery would be written.
         for number, record in enumerate(self.copies, start=1):
-            again = Ingestor(lake, now_ms=1_700_000_000_000 + number)
+            again = Ingestor(lake, now_ms=1_800_000_000_000 + number)
             again.add_payload(orjson.dumps(record), origin=f"copy:{number}")
             assert again.commit().rows
         if self.requests:

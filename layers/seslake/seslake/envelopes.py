@@ -137,6 +137,10 @@ def _one_line(text: bytes | str | None) -> str | None:
     return None if "\n" in text else text
 
 
+#: What SES publishes to a topic it is newly given as an event destination
+#: (https://docs.aws.amazon.com/ses/latest/dg/event-publishing-add-event-destination-sns.html).
+_TOPIC_VALIDATED = "Successfully validated SNS topic"
+
 #: The identity of a Lambda event handed to a function: its records are known by their own SQS
 #: or SNS message ids alone, what a retry of the same message repeats (and what the SQS batch
 #: response names). Anywhere else (a Lambda event saved in a file) the file's identity comes
@@ -185,7 +189,8 @@ def _lambda_records(
             out.append(Leaf(None, origin, identity, orjson.dumps(record), reason))
         else:
             source = record.get("eventSource") or record.get("EventSource")
-            reason = f"unsupported Lambda event record (eventSource {source!r})"
+            what = "an SES email receiving record" if source == "aws:ses" else "a Lambda record"
+            reason = f"not an SES sending event: {what} (eventSource {source!r})"
             out.append(Leaf(None, origin, identity, orjson.dumps(record), reason))
 
 
@@ -202,7 +207,15 @@ def _sns_notification(
         reason = f"not an SES event: an SNS {kind} message for {value.get('TopicArn')}"
         out.append(Leaf(None, origin, identity, unit, reason))
         return
-    _parse_inner(value["Message"], "SNS Message", unit, origin, identity, depth, out)
+    message = value["Message"]
+    if isinstance(message, str) and message.startswith(_TOPIC_VALIDATED):
+        reason = (
+            "not an SES event: SES's test message to a topic newly set as an event destination"
+            f" ({message.strip()!r})"
+        )
+        out.append(Leaf(None, origin, identity, unit, reason))
+        return
+    _parse_inner(message, "SNS Message", unit, origin, identity, depth, out)
 
 
 def _eventbridge(
@@ -222,11 +235,11 @@ def _eventbridge(
     if not isinstance(detail, dict):
         out.append(Leaf(None, origin, identity, unit, "EventBridge event without a detail object"))
         return
+    event_type = EVENTBRIDGE_DETAIL_TYPES.get(str(detail_type))
+    if event_type is None:  # SES's own other events (CloudTrail API calls, ...) are not mail
+        reason = f"not an SES sending event: EventBridge detail-type {detail_type!r}"
+        out.append(Leaf(None, origin, identity, unit, reason))
+        return
     if "eventType" not in detail and "notificationType" not in detail:
-        event_type = EVENTBRIDGE_DETAIL_TYPES.get(str(detail_type))
-        if event_type is None:
-            reason = f"not an SES sending event: EventBridge detail-type {detail_type!r}"
-            out.append(Leaf(None, origin, identity, unit, reason))
-            return
         detail = {"eventType": event_type, **detail}
     _unwrap(detail, unit, origin, identity, depth + 1, out)

@@ -24,12 +24,14 @@ from seslake.envelopes import Leaf, unwrap
 from seslake.errors import BadRecord
 from seslake.lake import Lake
 from seslake.normalize import normalize
-from seslake.schema import EVENT_COLUMN_NAMES
+from seslake.schema import EVENT_COLUMN_NAMES, FIRST_EVENT_DAY, MAX_FUTURE_MS
 from seslake.stream import InflationError, split_json
-from seslake.timestamps import iso_ms
+from seslake.timestamps import iso_ms, to_epoch_ms
 from seslake.writer import LakeWriter, Written
 
 _I_BOUNCE_TYPE = EVENT_COLUMN_NAMES.index("bounce_type")
+_I_EVENT_AT = EVENT_COLUMN_NAMES.index("event_at")
+_FIRST_EVENT_MS = to_epoch_ms(f"{FIRST_EVENT_DAY}T00:00:00Z", "FIRST_EVENT_DAY")
 #: Quarantine reason prefix of a payload that broke the envelope walk or normalize in a way
 #: they do not check for.
 UNFORESEEN = "unforeseen error (a seslake bug; re-ingest once fixed) reading"
@@ -194,12 +196,27 @@ class Ingestor:
             reason = f"{UNFORESEEN} a record: {type(exc).__name__}: {exc}"
             self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, reason), line)
             return
+        outside = self._outside_projection(event_type, rows)
+        if outside is not None:
+            self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, outside), line)
+            return
         self._pending_records += 1
         for dt, row in rows:
             self.writer.add(event_type, dt, row, leaf.identity)
         if event_type == "bounce":
             hard = sum(1 for _, row in rows if row[_I_BOUNCE_TYPE] == "Permanent")
             self._pending_hard_bounces[leaf.identity] += hard
+
+    def _outside_projection(self, event_type: str, rows: list[tuple[str, list[Any]]]) -> str | None:
+        """Why a record's rows would be written where Athena never reads, if they would."""
+        event_at = rows[0][1][_I_EVENT_AT] if rows else None
+        if event_at is None or _FIRST_EVENT_MS <= event_at <= self.ingested_at + MAX_FUTURE_MS:
+            return None
+        return (
+            f"{event_type} dated {iso_ms(event_at)}: outside the days Athena's partition"
+            f" projection reads ({FIRST_EVENT_DAY} to a day after ingest; SES began in 2011,"
+            " and a later time is a clock error)"
+        )
 
     def _quarantine(self, leaf: Leaf, line: int | None = None) -> None:
         """Keep a bad payload with its reason. A run of identical ones on consecutive lines

@@ -87,7 +87,10 @@ def event_type_of(record: Record) -> tuple[str, str]:
     if "eventType" in record:
         name = record["eventType"]
         event_type = EVENT_TYPE_NAMES.get(name) if isinstance(name, str) else None
-        if event_type is None:
+        if event_type is None and not isinstance(record.get("mail"), dict):
+            # Not mail at all: a CloudTrail record (AwsApiCall), an SMS event (TEXT_SUCCESSFUL)
+            raise NotSesEvent(f"not an SES sending event: eventType {name!r} without a mail object")
+        if event_type is None:  # a mail event of a type SES added since
             raise UnknownEventType(f"unknown SES eventType {name!r}")
         return event_type, "event_publishing"
     name = record.get("notificationType")

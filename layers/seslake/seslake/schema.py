@@ -15,6 +15,13 @@ EVENTS_TABLE = "ses_events"
 REQUESTS_TABLE = "ses_requests"
 
 #: Normalized event types, in lifecycle order (the order a recipient's journey breaks ties by).
+#: The first day Athena's partition projection reads (template.yaml `projection.dt.range`,
+#: which ends a day after now): SES began in 2011. An event dated outside the range would be
+#: written where Athena never looks, so ingest quarantines it instead.
+FIRST_EVENT_DAY = "2011-01-01"
+#: How far past the ingest clock an event may be dated (the projection's NOW+1DAYS).
+MAX_FUTURE_MS = 86_400_000
+
 EVENT_TYPES: tuple[str, ...] = (
     "send",
     "reject",

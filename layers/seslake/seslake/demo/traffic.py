@@ -32,7 +32,17 @@ _TEMPLATES = {
     "Subscription": "subscription.json",
 }
 
-START = datetime(2026, 11, 2, tzinfo=UTC)
+#: Sends start on a Monday this many days back: the last late events (opens and complaints
+#: weeks after the send) then still lie in the past, where ingest accepts them.
+WEEKS_BACK = 8
+
+
+def default_start(today: datetime | None = None) -> datetime:
+    """The Monday (00:00 UTC) at least WEEKS_BACK weeks before today."""
+    day = (today or datetime.now(UTC)).astimezone(UTC) - timedelta(weeks=WEEKS_BACK)
+    monday = day - timedelta(days=day.weekday())
+    return monday.replace(hour=0, minute=0, second=0, microsecond=0)
+
 REGIONS = {"eu": 0.38, "us": 0.34, "apac": 0.18, "latam": 0.10}
 EMAIL_TYPES = {"receipt": 0.35, "newsletter": 0.30, "password_reset": 0.15, "promotion": 0.20}
 CAMPAIGNS = {
@@ -216,7 +226,8 @@ def _iso(moment: datetime) -> str:
 
 
 class _Generator:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, start: datetime) -> None:
+        self.start = start
         self.rng = random.Random(seed)
         self.templates = {
             kind: orjson.loads((SAMPLES / name).read_bytes()) for kind, name in _TEMPLATES.items()
@@ -327,7 +338,7 @@ class _Generator:
         region = rng.choices(list(REGIONS), weights=list(REGIONS.values()))[0]
         email_type = rng.choices(list(EMAIL_TYPES), weights=list(EMAIL_TYPES.values()))[0]
         campaign = rng.choice(CAMPAIGNS[email_type]) if email_type in CAMPAIGNS else None
-        sent_at = START + timedelta(seconds=rng.uniform(0, 7 * 86400))
+        sent_at = self.start + timedelta(seconds=rng.uniform(0, 7 * 86400))
         sent_at = sent_at.replace(microsecond=sent_at.microsecond // 1000 * 1000)
         self.requests.append(
             {
@@ -530,13 +541,15 @@ class _Generator:
     requests: list[dict[str, Any]]
 
 
-def generate(messages: int = 10_000, seed: int = 1) -> Traffic:
-    """`messages` messages to about as many recipients over a week, and their events.
+def generate(messages: int = 10_000, seed: int = 1, start: datetime | None = None) -> Traffic:
+    """`messages` messages to about as many recipients over a week from `start` (by default a
+    Monday eight weeks back), and their events. The same seed gives the same traffic, shifted
+    to its start.
 
     About 1% of events are published twice (SES and SNS deliver at least once); about 2% arrive
     days late; 25 requested messages (or 0.25%) have no event yet.
     """
-    generator = _Generator(seed)
+    generator = _Generator(seed, start or default_start())
     generator.requests = []
     for number in range(messages):
         generator.message(number, recipients_pool=3 * messages)
@@ -550,7 +563,7 @@ def generate(messages: int = 10_000, seed: int = 1) -> Traffic:
             {
                 "message_id": message_id,
                 "recipient": generator.address(3 * messages + number),
-                "request_time": _iso(START + timedelta(days=7, minutes=number)),
+                "request_time": _iso(generator.start + timedelta(days=7, minutes=number)),
                 "region": region,
                 "email_type": "receipt",
                 "campaign": "",

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seslake.compaction import CompactionStats, compact_lake
+from seslake.compaction import CompactionError, CompactionStats, compact_lake
 from seslake.lake import Lake, open_lake
 from seslake.sources import env_lake_uri
 from seslake.telemetry import NAMESPACE
@@ -30,6 +30,12 @@ def lake() -> Lake:
 
 def _log_partition(prefix: str, stats: CompactionStats) -> None:
     logger.info("partition compacted", extra={"partition": prefix, **stats.as_dict()})
+    if stats.files_set_aside:
+        logger.error("unreadable files moved under corrupt/", extra={"partition": prefix})
+
+
+def _log_failure(prefix: str, error: Exception) -> None:
+    logger.error("partition not compacted", extra={"partition": prefix, "reason": str(error)})
 
 
 @logger.inject_lambda_context
@@ -37,10 +43,16 @@ def _log_partition(prefix: str, stats: CompactionStats) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     today = datetime.now(UTC).date().isoformat()
     before = str(event.get("before") or today)
-    stats = compact_lake(lake(), before, on_partition=_log_partition)
+    stats = compact_lake(lake(), before, on_partition=_log_partition, on_failure=_log_failure)
     metrics.add_metric(name="PartitionsCompacted", unit=MetricUnit.Count, value=stats.partitions)
     metrics.add_metric(name="FilesCompacted", unit=MetricUnit.Count, value=stats.files_in)
     metrics.add_metric(name="DuplicatesRemoved", unit=MetricUnit.Count, value=stats.duplicates)
+    metrics.add_metric(name="FilesSetAside", unit=MetricUnit.Count, value=stats.files_set_aside)
+    metrics.add_metric(
+        name="PartitionsFailed", unit=MetricUnit.Count, value=stats.partitions_failed
+    )
     summary = {"before": before, **stats.as_dict()}
     logger.info("compaction done", extra=summary)
+    if stats.partitions_failed:  # the others are done; a retry redoes only what is left
+        raise CompactionError(f"{stats.partitions_failed} partition(s) not compacted: see the log")
     return summary

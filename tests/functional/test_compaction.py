@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
@@ -150,11 +151,17 @@ def test_interrupted_while_writing_keeps_the_inputs(lake: S3Lake) -> None:
             if calls["n"] == 2:
                 raise ClientError({"Error": {"Code": "SlowDown", "Message": "x"}}, "PutObject")
 
+    failures: dict[str, Exception] = {}
     lake.client.meta.events.register("before-parameter-build.s3.PutObject", fail_second_put)
-    with pytest.raises(Exception, match="SlowDown"):
-        compact_lake(lake, before="2026-11-29", target_bytes=1, bucket_bytes=1)  # many files
+    stats = compact_lake(
+        lake, before="2026-11-29", target_bytes=1, bucket_bytes=1, on_failure=failures.__setitem__
+    )  # many files
     lake.client.meta.events.unregister("before-parameter-build.s3.PutObject", fail_second_put)
-    assert set(listing) <= set(files(lake))  # no input was deleted
+    ((prefix, error),) = failures.items()
+    assert "SlowDown" in str(error) and stats.partitions_failed == 1
+    failed_inputs = {k for k in listing if k.startswith(prefix)}
+    assert failed_inputs and failed_inputs <= set(files(lake))  # no input of it was deleted
+    assert stats.partitions == 5  # the five other partitions (2 types x 3 days) were compacted
 
 
 def test_compact_handler_on_a_schedule(lake: S3Lake, lambda_context: Any) -> None:
@@ -193,3 +200,68 @@ def test_unique_keeps_the_first_ingested_copy_in_event_time_order() -> None:
         ("c", "sqs:3"),
         ("b", "sqs:1"),
     ]
+
+
+def _first_partition(lake: S3Lake) -> str:
+    return files(lake)[0].rsplit("/", 1)[0] + "/"
+
+
+def test_files_of_an_older_schema_are_read_with_new_columns_null(lake: S3Lake) -> None:
+    prefix = _first_partition(lake)
+    key = next(k for k in files(lake) if k.startswith(prefix))
+    old = pq.read_table(io.BytesIO(lake.get_bytes(key))).drop_columns(["is_opt_out", "raw"])
+    spool = io.BytesIO()
+    pq.write_table(old, spool)
+    lake.put_file(key, spool)  # as a version from before these columns existed wrote it
+    ids = {r["event_id"] for k in files(lake) if k.startswith(prefix) for r in _rows(lake, k)}
+
+    stats = compact_lake(lake, before="2026-11-29")
+
+    assert stats.partitions_failed == 0 and stats.partitions == 6
+    rows = [r for k in files(lake) if k.startswith(prefix) for r in _rows(lake, k)]
+    assert {r["event_id"] for r in rows} == ids and len(rows) == len(ids)
+    assert any(r["raw"] is None for r in rows)  # the old file's rows, kept, new columns NULL
+
+
+def _rows(lake: S3Lake, key: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = pq.read_table(io.BytesIO(lake.get_bytes(key))).to_pylist()
+    return rows
+
+
+def test_an_unreadable_file_is_set_aside_and_every_other_partition_compacted(
+    lake: S3Lake,
+) -> None:
+    prefix = _first_partition(lake)  # sorted first: every other partition comes after it
+    lake.put_file(f"{prefix}part-damaged.parquet", io.BytesIO(b"PAR1 this is not parquet PAR1"))
+
+    stats = compact_lake(lake, before="2026-11-29")
+
+    assert stats.files_set_aside == 1 and stats.partitions_failed == 0
+    assert stats.partitions == 6  # the damaged one included, with its readable files
+    assert [k for k, _ in lake.list_keys("corrupt/")] == [f"corrupt/{prefix}part-damaged.parquet"]
+    assert not any("damaged" in k for k in files(lake))
+
+
+def test_two_runs_outputs_or_a_lone_ingest_file_with_duplicates_are_compacted(
+    lake: S3Lake,
+) -> None:
+    compact_lake(lake, before="2026-11-29")
+    prefix = _first_partition(lake)
+    (compacted,) = [k for k in files(lake) if k.startswith(prefix)]
+    # a run whose delete of the older output failed: two runs' outputs sharing every row
+    lake.put_file(
+        f"{prefix}{COMPACTED}0123456789abcdef0123-000.parquet",
+        io.BytesIO(lake.get_bytes(compacted)),
+    )
+    stats = compact_lake(lake, before="2026-11-29")
+    assert stats.partitions == 1 and stats.duplicates == len(_rows(lake, files(lake)[0]))
+    # and a lone ingest file holding an event twice
+    (only,) = [k for k in files(lake) if k.startswith(prefix)]
+    table = pq.read_table(io.BytesIO(lake.get_bytes(only)))
+    doubled = io.BytesIO()
+    pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), doubled)
+    lake.delete([only])
+    lake.put_file(f"{prefix}part-0123456789abcdef01234567.parquet", doubled)
+    stats = compact_lake(lake, before="2026-11-29")
+    assert stats.partitions == 1 and stats.duplicates == 1
+    assert compact_lake(lake, before="2026-11-29").partitions == 0  # and then it is done

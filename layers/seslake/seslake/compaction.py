@@ -17,9 +17,14 @@ Never losing a row is the point, so the order is fixed:
 3. only then are the input files deleted.
 
 A crash before 3 leaves the inputs and the new files side by side: every row is there, some
-twice, which ses_events_unique absorbs; the next run takes both in and finishes the job. A
-partition whose files are all compaction outputs is left alone, so running twice changes
-nothing.
+twice, which ses_events_unique absorbs; the next run takes both in and finishes the job (a
+partition is compacted while it holds an ingest file or the outputs of more than one run). A
+partition holding only the outputs of one run is left alone, so running twice changes nothing.
+
+Files written by an older version (columns added since) are read with the new columns NULL. A
+file that cannot be read as Parquet is moved out of the table to `corrupt/<its key>`, where
+Athena no longer trips on it, and counted; a partition that fails for any reason is reported
+and the others are still compacted.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from .errors import SeslakeError
+from .errors import LakeWriteError, SeslakeError
 from .lake import Lake
 from .schema import EVENT_SCHEMA, EVENTS_TABLE
 
@@ -55,6 +60,9 @@ _HEX_PREFIXES = pa.array([f"{i:03x}" for i in range(4096)])
 _IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 _TAKE_ROWS = 32_768
 COMPACTED = "compacted-"
+#: Where unreadable files are moved, keys kept (under the lake, beside the table).
+CORRUPT_PREFIX = "corrupt/"
+_RUN = re.compile(rf"^{COMPACTED}([0-9a-f]+)-\d+\.parquet$")
 _PARTITION = re.compile(rf"^{EVENTS_TABLE}/event_type=([^/]+)/dt=(\d{{4}}-\d{{2}}-\d{{2}})/[^/]+$")
 
 
@@ -70,6 +78,8 @@ class CompactionStats:
     rows_in: int = 0
     rows_out: int = 0
     duplicates: int = 0
+    files_set_aside: int = 0  # unreadable files moved under corrupt/
+    partitions_failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -87,14 +97,34 @@ def partitions(lake: Lake, before: str) -> dict[str, list[tuple[str, int]]]:
 
 
 def needs_compaction(files: list[tuple[str, int]]) -> bool:
-    """More than one file, and at least one not already a compaction output."""
-    return len(files) > 1 and any(
-        not key.rsplit("/", 1)[1].startswith(COMPACTED) for key, _ in files
-    )
+    """Whether a partition holds anything but the outputs of one compaction run: an ingest
+    file (it may hold an event twice, even alone), or the outputs of two runs (one whose
+    deletes failed half way leaves both, sharing rows)."""
+    runs = set()
+    for key, _ in files:
+        match = _RUN.match(key.rsplit("/", 1)[1])
+        if match is None:
+            return True
+        runs.add(match.group(1))
+    return len(runs) > 1
+
+
+class UnreadableFileError(CompactionError):
+    """A file of the table is not Parquet that can be read."""
 
 
 def _read(lake: Lake, key: str) -> pa.Table:
-    table = pq.read_table(io.BytesIO(lake.get_bytes(key)))
+    """A file's rows in the table's schema; columns added since it was written are NULL."""
+    try:
+        table = pq.read_table(io.BytesIO(lake.get_bytes(key)))
+    except (pa.ArrowException, OSError) as error:
+        raise UnreadableFileError(f"{key}: {error}") from error
+    unknown = [n for n in table.column_names if n not in EVENT_SCHEMA.names]
+    if unknown:  # written by a newer version: compacting here would drop them
+        raise CompactionError(f"{key}: columns this version does not know: {', '.join(unknown)}")
+    for field in EVENT_SCHEMA:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
     return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
 
 
@@ -180,7 +210,13 @@ def compact_partition(
     bucketed = 0
     try:
         for key in keys:  # one input file in memory at a time
-            table = _read(lake, key)
+            try:
+                table = _read(lake, key)
+            except UnreadableFileError:
+                set_aside(lake, key)
+                stats.files_set_aside += 1
+                keys = [k for k in keys if k != key]
+                continue
             stats.rows_in += table.num_rows
             buckets.add(table)
         for number in range(buckets.count):  # one bucket in memory at a time
@@ -206,6 +242,16 @@ def compact_partition(
     stats.files_out = len(out.keys)
     lake.delete([k for k in keys if k not in out.keys])
     return stats
+
+
+def set_aside(lake: Lake, key: str) -> str:
+    """Move an unreadable file out of the table, to corrupt/<key>; its new key."""
+    target = CORRUPT_PREFIX + key
+    with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
+        spool.write(lake.get_bytes(key))
+        lake.put_file(target, spool)
+    lake.delete([key])
+    return target
 
 
 class _Output:
@@ -259,13 +305,23 @@ def compact_lake(
     target_bytes: int = TARGET_BYTES,
     on_partition: Callable[[str, CompactionStats], None] | None = None,
     bucket_bytes: int = BUCKET_BYTES,
+    on_failure: Callable[[str, Exception], None] | None = None,
 ) -> CompactionStats:
-    """Compact every partition of a day before `before` that has more than one file."""
+    """Compact every partition of a day before `before` that needs it (`needs_compaction`).
+
+    A partition that fails is counted in `partitions_failed` and reported to `on_failure`
+    (its files stay as they were); the others are still compacted."""
     total = CompactionStats()
     for prefix, files in sorted(partitions(lake, before).items()):
         if not needs_compaction(files):
             continue
-        done = compact_partition(lake, prefix, files, target_bytes, bucket_bytes)
+        try:
+            done = compact_partition(lake, prefix, files, target_bytes, bucket_bytes)
+        except (CompactionError, LakeWriteError) as error:
+            total.partitions_failed += 1
+            if on_failure is not None:
+                on_failure(prefix, error)
+            continue
         for name, value in done.as_dict().items():
             setattr(total, name, getattr(total, name) + value)
         if on_partition is not None:

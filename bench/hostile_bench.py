@@ -5,7 +5,8 @@ Peak RSS (the child's own VmHWM) and wall time of `ingest_files` on:
 - gzip bomb: 255 KB of gzip inflating to 256 MB of zero bytes; and `{}` lines inflating
   the same way;
 - back to back: SES records with no separator at all (64 MB), and the same with newlines;
-- partitions: one object whose records span 3,650 (event type, day) partitions.
+- partitions: one object whose records span 3,650 (event type, day) partitions (a year's
+  backfill), enough of them that the writer spills.
 Targets (issue 12): under 512 MB each, time linear in the size, nothing written twice or lost
 (rows + quarantine entries account for every record). Writes bench/out/hostile.json.
 
@@ -102,22 +103,26 @@ def with_newlines(path: Path, megabytes: float) -> int:
 
 def many_partitions(path: Path, days: float) -> int:
     """One record per (type, day) for `days` days of sends and deliveries: 2 x days partitions."""
-    send, delivery = _records(40)[:2]
+    samples = Path(__file__).resolve().parent.parent / "events" / "ses" / "publishing"
+    send, delivery = ((samples / name).read_bytes() for name in ("send.json", "delivery.json"))
     count = 0
     with path.open("wb") as f:
         for day in range(int(days)):
             stamp = time.strftime("%Y-%m-%d", time.gmtime(1_600_000_000 + day * 86_400))
             for template in (send, delivery):
-                record = orjson.loads(template)
-                record["mail"]["timestamp"] = f"{stamp}T10:00:00.000Z"
-                record["mail"]["messageId"] = f"partition-{day:05d}"
-                for key in ("delivery", "send"):
-                    if key in record and "timestamp" in record[key]:
-                        record[key]["timestamp"] = f"{stamp}T10:00:01.000Z"
-                f.write(orjson.dumps(record) + b"\n")
-                count += 1
+                for copy in range(RECORDS_PER_PARTITION):
+                    record = orjson.loads(template)
+                    record["mail"]["timestamp"] = f"{stamp}T10:00:00.000Z"
+                    record["mail"]["messageId"] = f"partition-{day:05d}-{copy}"
+                    if "delivery" in record:
+                        record["delivery"]["timestamp"] = f"{stamp}T10:00:01.000Z"
+                    f.write(orjson.dumps(record) + b"\n")
+                    count += 1
     return count
 
+
+#: Enough rows (6 x 3,650) that the writer spills to disk before the end of the object.
+RECORDS_PER_PARTITION = 6
 
 CASES: dict[str, tuple[Callable[[Path, float], int], float]] = {
     "junk_100mb": (junk, 100),

@@ -153,3 +153,20 @@ def test_thousands_of_partitions_spill_within_a_few_open_files(
     assert ingestor.stats.failed == {} and ingestor.stats.rows == 3000
     partitions = {p.parent.name for p in (lake / "ses_events").rglob("*.parquet")}
     assert partitions == {f"dt={stamp}" for stamp in stamps} and len(partitions) > 1000
+
+
+def test_one_object_keeps_a_bounded_amount_of_payload_in_quarantine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seslake import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "MAX_QUARANTINE_BYTES", 10_000)
+    lines = [b'{"not": "ses %d", "pad": "%s"}' % (i, b"p" * 3000) for i in range(10)]
+    ingestor, lake = ingest(tmp_path, b"\n".join(lines) + b"\n")
+    entries = read_quarantine(lake)
+    assert len(entries) == 10 and ingestor.stats.quarantined == 10  # every record is there
+    kept = sum(len(e["payload"]) for e in entries)
+    assert kept <= 10_000
+    cut = [e for e in entries if e.get("payload_truncated")]
+    assert cut and all(e["payload_bytes"] > len(e["payload"]) for e in cut)
+    assert [e["line"] for e in entries] == list(range(1, 11))

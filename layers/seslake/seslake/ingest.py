@@ -39,6 +39,10 @@ UNFORESEEN = "unforeseen error (a seslake bug; re-ingest once fixed) reading"
 #: many) is not SES records: the smallest SES record is hundreds of bytes.
 ABSURD_RECORDS = 100_000
 MIN_RECORD_BYTES = 32
+#: Payload bytes one unit of work (an object, an SQS batch) keeps in quarantine: past this, an
+#: entry keeps the reason, where, length and digest, not the payload (ingest_s3 has 2 GB of
+#: temporary storage, shared with the rows it spills).
+MAX_QUARANTINE_BYTES = 256 << 20
 #: A quarantined payload longer than this keeps its first bytes, its length and its SHA-256
 #: (a Firehose record is at most 1,000 KiB, an SNS message 256 KiB: real records fit whole).
 MAX_QUARANTINED_PAYLOAD = 1 << 20
@@ -83,6 +87,7 @@ class Ingestor:
         self._pending_reasons: Counter[str] = Counter()
         self._pending_hard_bounces: Counter[str] = Counter()  # by input identity
         self._run: _Run | None = None  # the last quarantine entry, while identical ones follow
+        self._quarantine_bytes = 0  # payload bytes kept in quarantine by this unit of work
 
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
         """One JSON document: a Lambda event, an SNS notification, an SES record, ..."""
@@ -167,6 +172,7 @@ class Ingestor:
         self._pending_records = 0
         self._pending_reasons = Counter()
         self._pending_hard_bounces = Counter()
+        self._quarantine_bytes = 0
         return written
 
     @property
@@ -244,7 +250,8 @@ class Ingestor:
             "line": line,
             "ingested_at": iso_ms(self.ingested_at),
         }
-        entry.update(_payload_fields(leaf.unit))
+        entry.update(_payload_fields(leaf.unit, MAX_QUARANTINE_BYTES - self._quarantine_bytes))
+        self._quarantine_bytes += len(entry["payload"])
         self._run = _Run(entry, leaf.identity, leaf.unit, line)
 
     def _repeats_run(self, text: bytes, identity: str, line: int) -> bool:
@@ -299,16 +306,19 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _payload_fields(unit: bytes | str) -> dict[str, Any]:
+def _payload_fields(unit: bytes | str, room: int) -> dict[str, Any]:
+    """The payload as a quarantine entry keeps it: whole, or cut to `room` bytes (at most
+    MAX_QUARANTINED_PAYLOAD) with its length and digest, so what it was stays known."""
     data = unit.encode() if isinstance(unit, str) else unit
     fields: dict[str, Any] = {}
-    if len(data) > MAX_QUARANTINED_PAYLOAD:
+    keep = max(0, min(room, MAX_QUARANTINED_PAYLOAD))
+    if len(data) > keep:
         fields = {
             "payload_truncated": True,
             "payload_bytes": len(data),
             "payload_sha256": hashlib.sha256(data).hexdigest(),
         }
-        data = data[:MAX_QUARANTINED_PAYLOAD]
+        data = data[:keep]
     # A cut may split a UTF-8 character: up to three bytes less still decode.
     for end in range(len(data), max(len(data) - (4 if fields else 1), -1), -1):
         try:

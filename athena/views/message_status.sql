@@ -4,13 +4,30 @@
 -- bounce_subtype, complained_at, complaint_feedback_type, rejected_at, rendering_failed_at,
 -- first_opened_at, open_count, first_clicked_at, click_count, unsubscribed_at,
 -- seconds_to_deliver, seconds_to_open, seconds_to_click, outcome, the is_* counting flags
--- (the counting rules of docs/views.md, defined here once), and the message's
+-- (the counting rules of docs/views.md, defined here once), the people-or-machines flags
+-- (is_human_opened, is_human_clicked, is_machine_opened, is_bot_clicked,
+-- first_human_opened_at, first_human_clicked_at: from the engagement view), and the message's
 -- subject, from_address, configuration_set and tags.
 create or replace view message_status as
 
 with events as (
 
     select * from ses_events_unique
+
+),
+
+-- What each pair's opens and clicks were judged (engagement holds the rules).
+judged as (
+
+    select
+        message_id,
+        recipient,
+        min(if(event_type = 'open' and is_human, event_at)) as first_human_opened_at,
+        min(if(event_type = 'click' and is_human, event_at)) as first_human_clicked_at,
+        count_if(event_type = 'open' and not is_human) > 0 as is_machine_opened,
+        count_if(event_type = 'click' and not is_human) > 0 as is_bot_clicked
+    from engagement
+    group by message_id, recipient
 
 ),
 
@@ -164,6 +181,16 @@ final as (
         flagged.is_opened,
         flagged.is_clicked,
         flagged.is_unsubscribed,
+        -- A person's click proves a person's open (as is_opened counts any click).
+        coalesce(
+            judged.first_human_opened_at is not null or judged.first_human_clicked_at is not null,
+            false
+        ) as is_human_opened,
+        coalesce(judged.first_human_clicked_at is not null, false) as is_human_clicked,
+        coalesce(judged.is_machine_opened, false) as is_machine_opened,
+        coalesce(judged.is_bot_clicked, false) as is_bot_clicked,
+        judged.first_human_opened_at,
+        judged.first_human_clicked_at,
         flagged.subject,
         flagged.from_address,
         flagged.configuration_set,
@@ -175,6 +202,9 @@ final as (
     left join first_complaints
         on flagged.message_id = first_complaints.message_id
         and flagged.recipient = first_complaints.recipient
+    left join judged
+        on flagged.message_id = judged.message_id
+        and flagged.recipient = judged.recipient
 
 )
 

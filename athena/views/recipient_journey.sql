@@ -3,6 +3,8 @@
 -- step: 1, 2, 3... by event_at, ties broken by lifecycle order (send < reject <
 -- rendering_failure < delivery_delay < delivery < bounce < open < click < complaint <
 -- subscription), then event_id. detail: a short human-readable text of what happened.
+-- engagement (opens and clicks; NULL for other events): what the open or click was judged by
+-- the engagement view (human, image_proxy, apple_privacy_proxy, scanner, bot); detail says why.
 create or replace view recipient_journey as
 
 with events as (
@@ -11,15 +13,22 @@ with events as (
 
 ),
 
+judgements as (
+
+    select event_id, engagement, engagement_reason from engagement
+
+),
+
 described as (
 
     select
-        event_id,
-        message_id,
-        recipient,
-        event_type,
-        event_at,
-        sent_at,
+        events.event_id,
+        events.message_id,
+        events.recipient,
+        events.event_type,
+        events.event_at,
+        events.sent_at,
+        judgements.engagement,
         case event_type
             when 'send' then 1
             when 'reject' then 2
@@ -40,8 +49,11 @@ described as (
             when 'delivery' then smtp_response
             when 'delivery_delay' then
                 coalesce(delay_type, 'delayed') || coalesce(': ' || diagnostic_code, '')
-            when 'open' then user_agent
-            when 'click' then link || coalesce(' (' || user_agent || ')', '')
+            when 'open' then
+                judgements.engagement_reason || coalesce(' (' || user_agent || ')', '')
+            when 'click' then
+                link || ' - ' || judgements.engagement_reason
+                || coalesce(' (' || user_agent || ')', '')
             when 'complaint' then coalesce(complaint_feedback_type, 'complaint')
             when 'reject' then reject_reason
             when 'rendering_failure' then
@@ -55,6 +67,8 @@ described as (
             when 'send' then 'accepted by SES'
         end as detail
     from events
+    left join judgements
+        on events.event_id = judgements.event_id
 
 ),
 
@@ -71,6 +85,7 @@ final as (
         event_at,
         date_diff('second', sent_at, event_at) as seconds_since_sent,
         detail,
+        engagement,
         event_id
     from described
 

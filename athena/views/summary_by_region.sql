@@ -25,6 +25,8 @@ counted as (
         count_if(is_delayed) as delayed,
         count_if(is_opened) as opened,
         count_if(is_clicked) as clicked,
+        count_if(is_human_opened) as human_opened,
+        count_if(is_human_clicked) as human_clicked,
         count_if(is_unsubscribed) as unsubscribed
     from facts
     group by region
@@ -46,13 +48,17 @@ final as (
         delayed,
         opened,
         clicked,
+        human_opened,
+        human_clicked,
         unsubscribed,
         cast(delivered as double) / nullif(sent, 0) as delivery_rate,
         cast(bounced as double) / nullif(sent, 0) as bounce_rate,
         cast(complained as double) / nullif(delivered, 0) as complaint_rate,
         cast(opened as double) / nullif(delivered, 0) as open_rate,
         cast(clicked as double) / nullif(delivered, 0) as click_rate,
-        cast(clicked as double) / nullif(opened, 0) as click_to_open_rate
+        cast(clicked as double) / nullif(opened, 0) as click_to_open_rate,
+        cast(human_opened as double) / nullif(delivered, 0) as human_open_rate,
+        cast(human_clicked as double) / nullif(delivered, 0) as human_click_rate
     from counted
 
 )

@@ -22,6 +22,9 @@ from seslake.internal import load_internal
 from seslake.lake import LocalLake
 from seslake.local import LocalAthena
 
+#: A person's mail client (what opens and clicks carry unless a test says otherwise).
+BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+
 
 @dataclass
 class Message:
@@ -121,16 +124,18 @@ class Message:
         }
         return self._event("DeliveryDelay", "deliveryDelay", body)
 
-    def open(self, at: str) -> dict[str, Any]:
-        body = {"timestamp": at, "userAgent": "Mozilla/5.0", "ipAddress": "192.0.2.1"}
+    def open(self, at: str, user_agent: str = BROWSER) -> dict[str, Any]:
+        body = {"timestamp": at, "userAgent": user_agent, "ipAddress": "192.0.2.1"}
         return self._event("Open", "open", body)
 
-    def click(self, at: str, link: str = "https://example.com/a") -> dict[str, Any]:
+    def click(
+        self, at: str, link: str = "https://example.com/a", user_agent: str = BROWSER
+    ) -> dict[str, Any]:
         body = {
             "timestamp": at,
             "link": link,
             "linkTags": {"samplekey0": ["samplevalue0"]},
-            "userAgent": "Mozilla/5.0",
+            "userAgent": user_agent,
             "ipAddress": "192.0.2.1",
         }
         return self._event("Click", "click", body)

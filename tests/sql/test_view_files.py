@@ -42,6 +42,26 @@ CONTRACT = {
         "seconds_to_open",
         "seconds_to_click",
         "outcome",
+        "is_human_opened",
+        "is_human_clicked",
+        "is_machine_opened",
+        "is_bot_clicked",
+        "first_human_opened_at",
+        "first_human_clicked_at",
+    ],
+    "engagement": [
+        "event_id",
+        "message_id",
+        "recipient",
+        "event_type",
+        "event_at",
+        "link",
+        "user_agent",
+        "ip_address",
+        "engagement",
+        "engagement_reason",
+        "is_human",
+        "dt",
     ],
     "summary_by_region": [
         "region",
@@ -56,6 +76,8 @@ CONTRACT = {
         "delayed",
         "opened",
         "clicked",
+        "human_opened",
+        "human_clicked",
         "unsubscribed",
         "delivery_rate",
         "bounce_rate",
@@ -63,6 +85,8 @@ CONTRACT = {
         "open_rate",
         "click_rate",
         "click_to_open_rate",
+        "human_open_rate",
+        "human_click_rate",
     ],
     "recipient_journey": [
         "message_id",
@@ -72,8 +96,16 @@ CONTRACT = {
         "event_at",
         "seconds_since_sent",
         "detail",
+        "engagement",
     ],
-    "opened_not_clicked": ["message_id", "recipient", "first_opened_at", "open_count", "region"],
+    "opened_not_clicked": [
+        "message_id",
+        "recipient",
+        "first_opened_at",
+        "first_human_opened_at",
+        "open_count",
+        "region",
+    ],
     "deliverability_daily": [
         "sent",
         "delivered",
@@ -168,7 +200,7 @@ def test_contract_columns(scenario: LocalAthena, name: str) -> None:
     columns = scenario.columns(name)
     missing = [c for c in CONTRACT[name] if c not in columns]
     assert missing == []
-    if name in ("ses_events_unique", "summary_by_region"):
+    if name in ("ses_events_unique", "summary_by_region", "engagement"):
         assert columns == CONTRACT[name]  # and in this order
 
 

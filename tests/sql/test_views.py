@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from seslake.local import LocalAthena
-from tests.sql.builder import LakeBuilder
+from tests.sql.builder import BROWSER, LakeBuilder
 
 
 def ts(text: str) -> datetime:
@@ -381,9 +381,13 @@ def test_message_facts_joins_internal_rows_both_ways(scenario: LocalAthena) -> N
 def test_summary_by_region(scenario: LocalAthena) -> None:
     got = rows(scenario, "select * from summary_by_region order by region nulls last")
     assert got == [
-        ("eu", 7, 7, 6, 2, 1, 1, 0, 0, 1, 1, 0, 1, 6 / 7, 2 / 7, 0.0, 1 / 6, 0.0, 0.0),
-        ("us", 5, 4, 4, 1, 1, 0, 1, 0, 0, 3, 1, 0, 1.0, 0.25, 0.25, 0.75, 0.25, 1 / 3),
-        (None, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0.0, 1.0, None, None, None, None),
+        # every open and click of the scenario is a person's: human_* equal opened, clicked
+        ("eu", 7, 7, 6, 2, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 6 / 7, 2 / 7, 0.0, 1 / 6, 0.0, 0.0)
+        + (1 / 6, 0.0),
+        ("us", 5, 4, 4, 1, 1, 0, 1, 0, 0, 3, 1, 3, 1, 0, 1.0, 0.25, 0.25, 0.75, 0.25, 1 / 3)
+        + (0.75, 0.25),
+        (None, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, 1.0, None, None, None, None)
+        + (None, None),
     ]
 
 
@@ -432,12 +436,13 @@ def test_recipient_journey_orders_steps(scenario: LocalAthena) -> None:
         "where message_id in ('m4', 'm7', 'm8', 'm10') and event_type not in ('send', 'delivery') "
         "order by message_id, step",
     )
+    person = f"no machine sign ({BROWSER})"  # opens and clicks say what they were judged
     assert details == [
         ("reject", "Bad content"),
-        ("open", "Mozilla/5.0"),
+        ("open", person),
         ("complaint", "abuse"),
-        ("click", "https://example.com/a (Mozilla/5.0)"),
-        ("open", "Mozilla/5.0"),
+        ("click", f"https://example.com/a - {person}"),
+        ("open", person),
         ("subscription", "unsubscribed from all"),
     ]
 

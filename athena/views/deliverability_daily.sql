@@ -1,8 +1,10 @@
 -- deliverability_daily: one row per UTC day of sending (the day of sent_at).
--- Reads message_status. Counts are of (message_id, recipient) pairs. bounce_rate counts hard
--- (Permanent) bounces over sent, as SES computes its reputation metric; complaint_rate is
--- complaints over delivered. The flags compare them with the SES account thresholds:
--- bounce rate 5% review / 10% pause, complaint rate 0.1% review / 0.5% pause.
+-- Reads message_status. Counts are of (message_id, recipient) pairs. bounce_rate is bounced
+-- over sent, as in every view. hard_bounce_rate is SES's reputation figure: the Permanent
+-- bounces SES counts (not sends to an address on your account-level suppression list) over
+-- sent; complaint_rate is complaints over delivered. The flags compare them with the SES
+-- account thresholds: bounce rate 5% review / 10% pause, complaint rate 0.1% review / 0.5%
+-- pause. suppressed: bounces SES made up itself for addresses on a suppression list.
 create or replace view deliverability_daily as
 
 with statuses as (
@@ -19,6 +21,8 @@ counted as (
         count_if(is_delivered) as delivered,
         count_if(is_bounced) as bounced,
         count_if(is_hard_bounced) as hard_bounced,
+        count_if(is_suppressed) as suppressed,
+        count_if(is_reputation_bounce) as reputation_bounced,
         count_if(is_complained) as complained
     from statuses
     group by date(sent_at)
@@ -29,7 +33,8 @@ rated as (
 
     select
         counted.*,
-        cast(hard_bounced as double) / nullif(sent, 0) as bounce_rate,
+        cast(bounced as double) / nullif(sent, 0) as bounce_rate,
+        cast(reputation_bounced as double) / nullif(sent, 0) as hard_bounce_rate,
         cast(complained as double) / nullif(delivered, 0) as complaint_rate
     from counted
 
@@ -43,16 +48,19 @@ final as (
         delivered,
         bounced,
         hard_bounced,
+        suppressed,
+        reputation_bounced,
         complained,
         bounce_rate,
+        hard_bounce_rate,
         complaint_rate,
-        bounce_rate >= 0.05 as is_bounce_review,
-        bounce_rate >= 0.10 as is_bounce_pause,
+        hard_bounce_rate >= 0.05 as is_bounce_review,
+        hard_bounce_rate >= 0.10 as is_bounce_pause,
         complaint_rate >= 0.001 as is_complaint_review,
         complaint_rate >= 0.005 as is_complaint_pause,
         case
-            when bounce_rate >= 0.10 or complaint_rate >= 0.005 then 'pause'
-            when bounce_rate >= 0.05 or complaint_rate >= 0.001 then 'review'
+            when hard_bounce_rate >= 0.10 or complaint_rate >= 0.005 then 'pause'
+            when hard_bounce_rate >= 0.05 or complaint_rate >= 0.001 then 'review'
             else 'ok'
         end as reputation_status
     from rated

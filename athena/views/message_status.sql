@@ -6,7 +6,9 @@
 -- seconds_to_deliver, seconds_to_open, seconds_to_click, outcome, the is_* counting flags
 -- (the counting rules of docs/views.md, defined here once), the people-or-machines flags
 -- (is_human_opened, is_human_clicked, is_machine_opened, is_bot_clicked,
--- first_human_opened_at, first_human_clicked_at: from the engagement view), and the message's
+-- first_human_opened_at, first_human_clicked_at: from the engagement view), is_suppressed and
+-- is_reputation_bounce (bounces SES made up for suppressed addresses, and which bounces SES counts
+-- in its bounce rate), recipient_domain, mailbox_provider and tenant, and the message's
 -- subject, from_address, configuration_set and tags.
 create or replace view message_status as
 
@@ -95,6 +97,20 @@ pivoted as (
         max(if(event_type = 'bounce', event_at)) as last_bounced_at,
         count_if(event_type = 'bounce' and bounce_type = 'Permanent') > 0 as is_hard_bounced,
         count_if(event_type = 'bounce' and bounce_type = 'Transient') > 0 as has_transient_bounce,
+        -- SES bounced it itself, the address being on a suppression list: the global one
+        -- (Suppressed), the account's or a tenant's (On...SuppressionList).
+        count_if(
+            event_type = 'bounce'
+            and (bounce_subtype = 'Suppressed' or bounce_subtype like 'On%SuppressionList')
+        ) > 0 as is_suppressed,
+        -- What SES counts in its reputation bounce rate: Permanent bounces, but not sends to an
+        -- address on your own (account-level) suppression list.
+        count_if(
+            event_type = 'bounce'
+            and bounce_type = 'Permanent'
+            and coalesce(bounce_subtype not like 'On%SuppressionList', true)
+        ) > 0 as is_reputation_bounce,
+        max(if(event_type = 'delivery', smtp_response)) as delivery_smtp_response,
         min(if(event_type = 'complaint', event_at)) as complained_at,
         min(if(event_type = 'reject', event_at)) as rejected_at,
         min(if(event_type = 'rendering_failure', event_at)) as rendering_failed_at,
@@ -107,7 +123,8 @@ pivoted as (
         arbitrary(subject) as subject,
         arbitrary(from_address) as from_address,
         arbitrary(configuration_set) as configuration_set,
-        arbitrary(tags) as tags
+        arbitrary(tags) as tags,
+        arbitrary(element_at(tags, 'ses:tenant-name')[1]) as tenant
     from events
     group by message_id, recipient
 
@@ -191,6 +208,28 @@ final as (
         coalesce(judged.is_bot_clicked, false) as is_bot_clicked,
         judged.first_human_opened_at,
         judged.first_human_clicked_at,
+        flagged.is_suppressed,
+        flagged.is_reputation_bounce,
+        domains.recipient_domain,
+        case
+            when regexp_like(domains.recipient_domain, '^(gmail\.com|googlemail\.com)$')
+                then 'google'
+            when regexp_like(
+                domains.recipient_domain, '^(outlook\.com|hotmail\..+|live\..+|msn\.com)$'
+            ) then 'microsoft'
+            when regexp_like(
+                domains.recipient_domain, '^(yahoo\..+|ymail\.com|rocketmail\.com|aol\.com)$'
+            ) then 'yahoo'
+            when domains.recipient_domain in ('icloud.com', 'me.com', 'mac.com') then 'apple'
+            -- A company domain hosted by Google Workspace or Microsoft 365, by the MX that
+            -- accepted the delivery.
+            when regexp_like(coalesce(flagged.delivery_smtp_response, ''), 'gsmtp') then 'google'
+            when regexp_like(
+                coalesce(flagged.delivery_smtp_response, ''), '(?i)outlook\.com'
+            ) then 'microsoft'
+            else 'other'
+        end as mailbox_provider,
+        flagged.tenant,
         flagged.subject,
         flagged.from_address,
         flagged.configuration_set,
@@ -205,6 +244,9 @@ final as (
     left join judged
         on flagged.message_id = judged.message_id
         and flagged.recipient = judged.recipient
+    cross join unnest(
+        array[lower(substr(flagged.recipient, strpos(flagged.recipient, '@') + 1))]
+    ) as domains (recipient_domain)
 
 )
 

@@ -20,6 +20,8 @@ counted as (
         count_if(is_bounced) as bounced,
         count_if(is_hard_bounced) as hard_bounced,
         count_if(is_soft_bounced) as soft_bounced,
+        count_if(is_suppressed) as suppressed,
+        count_if(is_reputation_bounce) as reputation_bounced,
         count_if(is_complained) as complained,
         count_if(is_rejected) as rejected,
         count_if(is_delayed) as delayed,
@@ -43,6 +45,8 @@ final as (
         bounced,
         hard_bounced,
         soft_bounced,
+        suppressed,
+        reputation_bounced,
         complained,
         rejected,
         delayed,
@@ -58,7 +62,8 @@ final as (
         cast(clicked as double) / nullif(delivered, 0) as click_rate,
         cast(clicked as double) / nullif(opened, 0) as click_to_open_rate,
         cast(human_opened as double) / nullif(delivered, 0) as human_open_rate,
-        cast(human_clicked as double) / nullif(delivered, 0) as human_click_rate
+        cast(human_clicked as double) / nullif(delivered, 0) as human_click_rate,
+        cast(reputation_bounced as double) / nullif(sent, 0) as hard_bounce_rate
     from counted
 
 )

@@ -256,9 +256,10 @@ def test_query_on_an_empty_lake_has_no_rows(
     )
     assert code == 0
     assert out.splitlines() == [
-        "region,requested,sent,delivered,bounced,hard_bounced,soft_bounced,complained,rejected,"
-        "delayed,opened,clicked,human_opened,human_clicked,unsubscribed,delivery_rate,bounce_rate,"
-        "complaint_rate,open_rate,click_rate,click_to_open_rate,human_open_rate,human_click_rate"
+        "region,requested,sent,delivered,bounced,hard_bounced,soft_bounced,suppressed,"
+        "reputation_bounced,complained,rejected,delayed,opened,clicked,human_opened,human_clicked,"
+        "unsubscribed,delivery_rate,bounce_rate,complaint_rate,open_rate,click_rate,"
+        "click_to_open_rate,human_open_rate,human_click_rate,hard_bounce_rate"
     ]
 
 

@@ -71,12 +71,14 @@ class Message:
         body = {"templateName": "Receipt", "errorMessage": "Attribute 'name' is missing"}
         return self._event("Rendering Failure", "failure", body)
 
-    def delivery(self, recipient: str, at: str) -> dict[str, Any]:
+    def delivery(
+        self, recipient: str, at: str, smtp: str = "250 2.6.0 Message received"
+    ) -> dict[str, Any]:
         body = {
             "timestamp": at,
             "processingTimeMillis": 1000,
             "recipients": [recipient],
-            "smtpResponse": "250 2.6.0 Message received",
+            "smtpResponse": smtp,
             "reportingMTA": "a8-70.smtp-out.amazonses.com",
         }
         return self._event("Delivery", "delivery", body)

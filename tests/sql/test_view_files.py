@@ -48,6 +48,11 @@ CONTRACT = {
         "is_bot_clicked",
         "first_human_opened_at",
         "first_human_clicked_at",
+        "is_suppressed",
+        "is_reputation_bounce",
+        "recipient_domain",
+        "mailbox_provider",
+        "tenant",
     ],
     "engagement": [
         "event_id",
@@ -71,6 +76,8 @@ CONTRACT = {
         "bounced",
         "hard_bounced",
         "soft_bounced",
+        "suppressed",
+        "reputation_bounced",
         "complained",
         "rejected",
         "delayed",
@@ -87,6 +94,7 @@ CONTRACT = {
         "click_to_open_rate",
         "human_open_rate",
         "human_click_rate",
+        "hard_bounce_rate",
     ],
     "recipient_journey": [
         "message_id",
@@ -112,7 +120,9 @@ CONTRACT = {
         "bounced",
         "complained",
         "bounce_rate",
+        "hard_bounce_rate",
         "complaint_rate",
+        "suppressed",
     ],
 }
 

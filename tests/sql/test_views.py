@@ -381,13 +381,15 @@ def test_message_facts_joins_internal_rows_both_ways(scenario: LocalAthena) -> N
 def test_summary_by_region(scenario: LocalAthena) -> None:
     got = rows(scenario, "select * from summary_by_region order by region nulls last")
     assert got == [
-        # every open and click of the scenario is a person's: human_* equal opened, clicked
-        ("eu", 7, 7, 6, 2, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 6 / 7, 2 / 7, 0.0, 1 / 6, 0.0, 0.0)
-        + (1 / 6, 0.0),
-        ("us", 5, 4, 4, 1, 1, 0, 1, 0, 0, 3, 1, 3, 1, 0, 1.0, 0.25, 0.25, 0.75, 0.25, 1 / 3)
-        + (0.75, 0.25),
-        (None, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, 1.0, None, None, None, None)
-        + (None, None),
+        # every open and click of the scenario is a person's: human_* equal opened, clicked;
+        # no bounce is a suppression, every hard bounce counts for SES (suppressed 0,
+        # reputation_bounced = hard_bounced)
+        ("eu", 7, 7, 6, 2, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 1, 6 / 7, 2 / 7, 0.0, 1 / 6, 0.0)
+        + (0.0, 1 / 6, 0.0, 1 / 7),
+        ("us", 5, 4, 4, 1, 1, 0, 0, 1, 1, 0, 0, 3, 1, 3, 1, 0, 1.0, 0.25, 0.25, 0.75, 0.25)
+        + (1 / 3, 0.75, 0.25, 0.25),
+        (None, 0, 1, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, 1.0, None, None, None)
+        + (None, None, None, 1.0),
     ]
 
 
@@ -464,8 +466,9 @@ def test_deliverability_daily_by_day_of_sending(scenario: LocalAthena) -> None:
     got = rows(scenario, "select * from deliverability_daily order by day")
     t = True
     assert got == [
-        (date(2026, 3, 1), 11, 10, 3, 2, 1, 2 / 11, 0.1, t, t, t, t, "pause"),
-        (date(2026, 3, 2), 1, 0, 1, 1, 0, 1.0, None, t, t, None, None, "pause"),
+        # bounce_rate: every bounce over sent; hard_bounce_rate: SES's figure (thresholds)
+        (date(2026, 3, 1), 11, 10, 3, 2, 0, 2, 1, 3 / 11, 2 / 11, 0.1, t, t, t, t, "pause"),
+        (date(2026, 3, 2), 1, 0, 1, 1, 0, 1, 0, 1.0, 1.0, None, t, t, None, None, "pause"),
     ]
 
 

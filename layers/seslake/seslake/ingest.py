@@ -30,6 +30,7 @@ from seslake.timestamps import iso_ms, to_epoch_ms
 from seslake.writer import LakeWriter, Written
 
 _I_BOUNCE_TYPE = EVENT_COLUMN_NAMES.index("bounce_type")
+_I_BOUNCE_SUBTYPE = EVENT_COLUMN_NAMES.index("bounce_subtype")
 _I_EVENT_AT = EVENT_COLUMN_NAMES.index("event_at")
 _FIRST_EVENT_MS = to_epoch_ms(f"{FIRST_EVENT_DAY}T00:00:00Z", "FIRST_EVENT_DAY")
 #: Quarantine reason prefix of a payload that broke the envelope walk or normalize in a way
@@ -210,7 +211,7 @@ class Ingestor:
         for dt, row in rows:
             self.writer.add(event_type, dt, row, leaf.identity)
         if event_type == "bounce":
-            hard = sum(1 for _, row in rows if row[_I_BOUNCE_TYPE] == "Permanent")
+            hard = sum(1 for _, row in rows if counts_in_ses_bounce_rate(row))
             self._pending_hard_bounces[leaf.identity] += hard
 
     def _outside_projection(self, event_type: str, rows: list[tuple[str, list[Any]]]) -> str | None:
@@ -288,6 +289,16 @@ class _Run:
     unit: bytes | str
     last_line: int | None
     count: int = 1
+
+
+def counts_in_ses_bounce_rate(row: list[Any]) -> bool:
+    """Whether SES counts a bounce row in its reputation bounce rate: a Permanent bounce, but
+    not a send to an address on the account's own suppression list, which SES does not count
+    (https://docs.aws.amazon.com/ses/latest/dg/sending-email-suppression-list.html); the view
+    message_status.is_reputation_bounce is the same rule in SQL."""
+    subtype = row[_I_BOUNCE_SUBTYPE] or ""
+    own_list = subtype.startswith("On") and subtype.endswith("SuppressionList")
+    return bool(row[_I_BOUNCE_TYPE] == "Permanent" and not own_list)
 
 
 @contextmanager

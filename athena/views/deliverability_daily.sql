@@ -3,8 +3,9 @@
 -- over sent, as in every view. hard_bounce_rate is SES's reputation figure: the Permanent
 -- bounces SES counts (not sends to an address on your account-level suppression list) over
 -- sent; complaint_rate is complaints over delivered. The flags compare them with the SES
--- account thresholds: bounce rate 5% review / 10% pause, complaint rate 0.1% review / 0.5%
--- pause. suppressed: bounces SES made up itself for addresses on a suppression list.
+-- account thresholds (ses_thresholds: bounce rate 5% review / 10% pause, complaint rate 0.1%
+-- review / 0.5% pause). suppressed: bounces SES made up itself for addresses on a suppression
+-- list. deliverability_by_provider is the same per mailbox provider.
 create or replace view deliverability_daily as
 
 with statuses as (
@@ -54,16 +55,19 @@ final as (
         bounce_rate,
         hard_bounce_rate,
         complaint_rate,
-        hard_bounce_rate >= 0.05 as is_bounce_review,
-        hard_bounce_rate >= 0.10 as is_bounce_pause,
-        complaint_rate >= 0.001 as is_complaint_review,
-        complaint_rate >= 0.005 as is_complaint_pause,
+        hard_bounce_rate >= bounce_review as is_bounce_review,
+        hard_bounce_rate >= bounce_pause as is_bounce_pause,
+        complaint_rate >= complaint_review as is_complaint_review,
+        complaint_rate >= complaint_pause as is_complaint_pause,
         case
-            when hard_bounce_rate >= 0.10 or complaint_rate >= 0.005 then 'pause'
-            when hard_bounce_rate >= 0.05 or complaint_rate >= 0.001 then 'review'
+            when hard_bounce_rate >= bounce_pause or complaint_rate >= complaint_pause
+                then 'pause'
+            when hard_bounce_rate >= bounce_review or complaint_rate >= complaint_review
+                then 'review'
             else 'ok'
         end as reputation_status
     from rated
+    cross join ses_thresholds
 
 )
 

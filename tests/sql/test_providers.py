@@ -132,3 +132,20 @@ def test_thresholds_ignore_sends_to_the_account_suppression_list(tmp_path: Path)
         "bounce_rate": 0.06,
         "reputation_status": "ok",
     }
+
+
+def test_deliverability_by_provider_splits_the_daily_figures(engine: LocalAthena) -> None:
+    rows = engine.query(
+        "select mailbox_provider, sent, reputation_bounced, reputation_status "
+        "from deliverability_by_provider order by mailbox_provider"
+    ).to_pylist()
+    assert [(r["mailbox_provider"], r["sent"]) for r in rows] == [
+        ("apple", 3),
+        ("google", 3),
+        ("microsoft", 5),
+        ("other", 7),  # n@, o@, the four bounces at x.com and t@x.com
+        ("yahoo", 4),
+    ]
+    (daily,) = engine.query("select sent, reputation_bounced from deliverability_daily").to_pylist()
+    assert sum(r["sent"] for r in rows) == daily["sent"]
+    assert sum(r["reputation_bounced"] for r in rows) == daily["reputation_bounced"] == 2

@@ -325,6 +325,21 @@ def self_check(engine: LocalAthena, traffic: Traffic) -> list[Check]:
         checks.append(
             Check(f"deliverability_daily[{day}]", expected, {m: row.get(m) for m in expected})
         )
+    for column, expected_by in (
+        ("mailbox_provider", truth.by_provider()),
+        ("tenant", truth.by_tenant()),
+    ):
+        sql = (
+            f"select {column} as cohort, count_if(is_sent) as sent, "
+            "count_if(is_human_opened) as human_opened, count_if(is_suppressed) as suppressed "
+            f"from message_status group by {column}"
+        )
+        got_by = {r["cohort"]: r for r in _rows(engine, sql)}
+        for cohort, expected in sorted(expected_by.items(), key=lambda kv: str(kv[0])):
+            row = got_by.get(cohort, {})
+            checks.append(
+                Check(f"by {column}[{cohort}]", expected, {m: row.get(m) for m in expected})
+            )
     return checks
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ def default_start(today: datetime | None = None) -> datetime:
     day = (today or datetime.now(UTC)).astimezone(UTC) - timedelta(weeks=WEEKS_BACK)
     monday = day - timedelta(days=day.weekday())
     return monday.replace(hour=0, minute=0, second=0, microsecond=0)
+
 
 REGIONS = {"eu": 0.38, "us": 0.34, "apac": 0.18, "latam": 0.10}
 EMAIL_TYPES = {"receipt": 0.35, "newsletter": 0.30, "password_reset": 0.15, "promotion": 0.20}
@@ -107,7 +109,34 @@ LAST = [
     "yilmaz",
     "zhang",
 ]
-DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com", "inbox.example"]
+#: Recipient domains by mailbox provider, with their share of recipients; a company domain's
+#: provider shows only in the MX that accepts its deliveries.
+DOMAINS: dict[str, tuple[str, float, list[str]]] = {
+    # provider: (the delivery's SMTP response, share, domains)
+    "google": ("250 2.0.0 OK  1730000000 x12si1234567qkl.123 - gsmtp", 0.30, ["gmail.com"]),
+    "microsoft": (
+        "250 2.6.0 <id@email.amazonses.com> [Hostname=AM0PR02MB1234.eurprd02.prod.outlook.com]"
+        " Queued mail for delivery",
+        0.15,
+        ["outlook.com", "hotmail.com", "live.com"],
+    ),
+    "yahoo": ("250 ok dirdel", 0.08, ["yahoo.com", "aol.com"]),
+    "apple": ("250 2.0.0 Ok: queued", 0.07, ["icloud.com", "me.com"]),
+    "workspace": (
+        "250 2.0.0 OK  1730000000 b3si9876543qvb.45 - gsmtp",
+        0.10,
+        ["acme-corp.example", "northwind.example"],
+    ),
+    "m365": (
+        "250 2.6.0 <id@email.amazonses.com> [Hostname=DB9PR01MB5678.eurprd01.prod.outlook.com]"
+        " Queued mail for delivery",
+        0.10,
+        ["contoso.example", "fabrikam.example"],
+    ),
+    "other": ("250 2.0.0 OK", 0.20, ["example.org", "mail.example.net"]),
+}
+#: What the views call each: a company domain is its host's.
+PROVIDER_OF = {"workspace": "google", "m365": "microsoft"}
 HARD_SUBTYPES = ["General", "NoEmail", "Suppressed", "OnAccountSuppressionList"]
 SOFT_SUBTYPES = ["General", "MailboxFull", "MessageTooLarge", "ContentRejected"]
 DELAY_TYPES = ["MailboxFull", "TransientCommunicationFailure", "SpamDetected", "IPFailure"]
@@ -119,6 +148,18 @@ LINKS = [
     "https://example.com/unsubscribe-help",
     "https://blog.example.com/latest",
 ]
+#: Machines' user agents.
+APPLE_PROXY = "Mozilla/5.0"
+GMAIL_PROXY = (
+    "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+)
+SCANNER = "Mozilla/5.0 (compatible; Mimecast URL Protect)"
+BOT = "python-requests/2.31.0"
+#: Share of recipients using Apple Mail with Privacy Protection (opens every message on arrival).
+APPLE_MAIL_SHARE = 0.35
+#: Share of a company domain's deliveries a security gateway clicks through on arrival.
+SCANNED_SHARE = 0.4
+TENANTS = {"acme": 0.3, "globex": 0.2}
 AGENTS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0",
@@ -139,6 +180,10 @@ FLAGS = (
     "delayed",
     "opened",
     "clicked",
+    "human_opened",
+    "human_clicked",
+    "suppressed",
+    "reputation_bounced",
     "unsubscribed",
 )
 
@@ -153,13 +198,23 @@ class Pair:
     email_type: str
     sent_at: datetime
     events: Counter[str] = field(default_factory=Counter)
+    provider: str = "other"
+    tenant: str | None = None
     hard: bool = False
     transient: bool = False
     opted_out: bool = False
+    suppressed: bool = False
+    reputation_bounced: bool = False
+    human_opened: bool = False  # a person's open or click (the generator knows which)
+    human_clicked: bool = False
 
     def flags(self) -> dict[str, bool]:
         e = self.events
         return {
+            "human_opened": self.human_opened,
+            "human_clicked": self.human_clicked,
+            "suppressed": self.suppressed,
+            "reputation_bounced": self.reputation_bounced,
             "sent": any(k not in ("reject", "rendering_failure") for k in e),
             "delivered": e["delivery"] > 0,
             "bounced": e["bounce"] > 0,
@@ -200,7 +255,18 @@ class Truth:
             day = pair.sent_at.date().isoformat()
             row = out.setdefault(
                 day,
-                dict.fromkeys(("sent", "delivered", "bounced", "hard_bounced", "complained"), 0),
+                dict.fromkeys(
+                    (
+                        "sent",
+                        "delivered",
+                        "bounced",
+                        "hard_bounced",
+                        "suppressed",
+                        "reputation_bounced",
+                        "complained",
+                    ),
+                    0,
+                ),
             )
             flags = pair.flags()
             for name in row:
@@ -208,7 +274,25 @@ class Truth:
         return out
 
     def opened_not_clicked(self) -> int:
-        return sum(1 for p in self.pairs.values() if p.events["open"] and not p.events["click"])
+        """Pairs a person opened and no person clicked."""
+        return sum(1 for p in self.pairs.values() if p.human_opened and not p.human_clicked)
+
+    def by_provider(self) -> dict[str, dict[str, int]]:
+        return self._by(lambda pair: pair.provider)
+
+    def by_tenant(self) -> dict[str | None, dict[str, int]]:
+        return self._by(lambda pair: pair.tenant)
+
+    def _by(self, key: Callable[[Pair], Any]) -> dict[Any, dict[str, int]]:
+        out: dict[Any, dict[str, int]] = {}
+        for pair in self.pairs.values():
+            row = out.setdefault(
+                key(pair), dict.fromkeys(("sent", "human_opened", "suppressed"), 0)
+            )
+            flags = pair.flags()
+            for name in row:
+                row[name] += flags[name]
+        return out
 
 
 @dataclass
@@ -219,6 +303,23 @@ class Traffic:
     requests: list[dict[str, Any]]
     truth: Truth
     messages: int
+
+
+_KIND_OF_DOMAIN = {domain: kind for kind, (_, _, domains) in DOMAINS.items() for domain in domains}
+
+
+def _kind(address: str) -> str:
+    """Which DOMAINS entry an address is at."""
+    return _KIND_OF_DOMAIN.get(address.rsplit("@", 1)[1], "other")
+
+
+def _provider(address: str, delivered: bool) -> str:
+    """The mailbox provider the views will name for an address: a company domain's host shows
+    only in the MX of a delivery."""
+    kind = _kind(address)
+    if kind in PROVIDER_OF:
+        return PROVIDER_OF[kind] if delivered else "other"
+    return kind
 
 
 def _iso(moment: datetime) -> str:
@@ -242,7 +343,8 @@ class _Generator:
     def address(self, index: int) -> str:
         rng = random.Random(index * 7919 + 17)
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        return f"{first}.{last}{index}@{rng.choice(DOMAINS)}"
+        kind = rng.choices(list(DOMAINS), weights=[share for _, share, _ in DOMAINS.values()])[0]
+        return f"{first}.{last}{index}@{rng.choice(DOMAINS[kind][2])}"
 
     def record(
         self, kind: str, mail: dict[str, Any], body: dict[str, Any] | None, at: datetime, rows: int
@@ -270,6 +372,7 @@ class _Generator:
         sent_at: datetime,
         email_type: str,
         campaign: str | None,
+        tenant: str | None = None,
     ) -> dict[str, Any]:
         mail: dict[str, Any] = orjson.loads(self.mail_bytes)
         sender = "no-reply@shop.example.com"
@@ -309,6 +412,8 @@ class _Generator:
         }
         if campaign:
             tags["campaign"] = [campaign]
+        if tenant:
+            tags["ses:tenant-name"] = [tenant]
         mail["tags"] = tags
         return mail
 
@@ -338,6 +443,9 @@ class _Generator:
         region = rng.choices(list(REGIONS), weights=list(REGIONS.values()))[0]
         email_type = rng.choices(list(EMAIL_TYPES), weights=list(EMAIL_TYPES.values()))[0]
         campaign = rng.choice(CAMPAIGNS[email_type]) if email_type in CAMPAIGNS else None
+        tenant = rng.choices(
+            [*TENANTS, None], weights=[*TENANTS.values(), 1 - sum(TENANTS.values())]
+        )[0]
         sent_at = self.start + timedelta(seconds=rng.uniform(0, 7 * 86400))
         sent_at = sent_at.replace(microsecond=sent_at.microsecond // 1000 * 1000)
         self.requests.append(
@@ -352,10 +460,21 @@ class _Generator:
             }
         )
         self.truth.requested.setdefault(region, Counter())[message_id] += len(destination)
-        pairs = [Pair(message_id, r, region, email_type, sent_at) for r in destination]
+        pairs = [
+            Pair(
+                message_id,
+                r,
+                region,
+                email_type,
+                sent_at,
+                provider=_provider(r, delivered=False),
+                tenant=tenant,
+            )
+            for r in destination
+        ]
         for pair in pairs:
             self.truth.pairs[(message_id, pair.recipient)] = pair
-        mail = self.mail(message_id, destination, sent_at, email_type, campaign)
+        mail = self.mail(message_id, destination, sent_at, email_type, campaign, tenant)
         roll = rng.random()
         if roll < 0.004:
             self.event(pairs, "Reject", mail, {"reason": "Bad content"}, sent_at)
@@ -395,10 +514,11 @@ class _Generator:
         body = {
             "recipients": [pair.recipient],
             "processingTimeMillis": int((delivered_at - sent_at).total_seconds() * 1000),
-            "smtpResponse": "250 2.0.0 OK",
+            "smtpResponse": DOMAINS[_kind(pair.recipient)][0],
             "reportingMTA": "a8-70.smtp-out.amazonses.com",
         }
         self.event([pair], "Delivery", mail, body, delivered_at)
+        pair.provider = _provider(pair.recipient, delivered=True)
         if rng.random() < 0.003:  # accepted, then bounced by the receiving domain
             self.bounce(
                 pair,
@@ -414,12 +534,37 @@ class _Generator:
             self.engage(pair, mail, delivered_at)
 
     def engage(self, pair: Pair, mail: dict[str, Any], delivered_at: datetime) -> None:
+        """Machines first (a security gateway in the first seconds, Apple's proxy within 20
+        minutes, a bot now and then), then, from 25 minutes on, the person. The windows never
+        overlap, so every open and click is what the engagement view will judge it."""
+        rng = self.rng
+        kind = _kind(pair.recipient)
+        if kind in ("workspace", "m365") and rng.random() < SCANNED_SHARE:
+            burst = delivered_at + timedelta(seconds=rng.uniform(1, 4))
+            # Half the gateways say who they are; the others pass for a browser (timing tells).
+            agent = SCANNER if rng.random() < 0.5 else rng.choice(AGENTS)
+            body = {"ipAddress": "203.0.113.9", "userAgent": agent}
+            self.event([pair], "Open", mail, body, burst)
+            for i, link in enumerate(rng.sample(LINKS, rng.choice((2, 3)))):
+                self.click(pair, mail, burst + timedelta(milliseconds=300 * (i + 1)), link, agent)
+        if kind == "apple" or rng.random() < APPLE_MAIL_SHARE:
+            body = {"ipAddress": "17.58.0.1", "userAgent": APPLE_PROXY}
+            self.event(
+                [pair], "Open", mail, body, delivered_at + timedelta(seconds=rng.uniform(30, 1200))
+            )
+        if rng.random() < 0.01:
+            at = delivered_at + timedelta(seconds=rng.uniform(1210, 1390))
+            self.click(pair, mail, at, rng.choice(LINKS), BOT)
+        self.person(pair, mail, delivered_at + timedelta(seconds=1500), kind)
+
+    def person(self, pair: Pair, mail: dict[str, Any], start: datetime, kind: str) -> None:
         rng = self.rng
         if rng.random() >= OPEN_RATE[pair.email_type]:
             if rng.random() < 0.015:  # clicked with images blocked: no open recorded
-                self.click(pair, mail, delivered_at + timedelta(minutes=rng.uniform(1, 600)))
+                self.click(pair, mail, start + timedelta(minutes=rng.uniform(1, 600)))
+                pair.human_opened = pair.human_clicked = True
             return
-        first = delivered_at + timedelta(seconds=rng.expovariate(1 / 14400))
+        first = start + timedelta(seconds=rng.expovariate(1 / 14400))
         opens = 1
         while rng.random() < 0.35 and opens < 6:
             opens += 1
@@ -431,12 +576,17 @@ class _Generator:
             )
             body = {
                 "ipAddress": f"198.51.100.{rng.randrange(1, 255)}",
-                "userAgent": rng.choice(AGENTS),
+                # Gmail shows images through its proxy, as the person reads.
+                "userAgent": GMAIL_PROXY if kind == "google" else rng.choice(AGENTS),
             }
             self.event([pair], "Open", mail, body, first + later)
+        pair.human_opened = True
         if rng.random() < 0.25:
-            for i in range(rng.choice((1, 1, 2, 3))):
-                self.click(pair, mail, first + timedelta(seconds=rng.uniform(5, 600) * (i + 1)))
+            at = first
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                at += timedelta(seconds=rng.uniform(30, 600))  # a person's clicks, apart
+                self.click(pair, mail, at)
+            pair.human_clicked = True
         if pair.email_type in ("newsletter", "promotion"):
             roll = rng.random()
             if roll < 0.03:
@@ -481,6 +631,11 @@ class _Generator:
             "reportingMTA": "dns; email.example.com",
         }
         self.event([pair], "Bounce", mail, body, at)
+        pair.suppressed = pair.suppressed or subtype in ("Suppressed", "OnAccountSuppressionList")
+        # SES does not count sends to your own suppression list in its bounce rate.
+        pair.reputation_bounced = pair.reputation_bounced or (
+            kind == "Permanent" and subtype != "OnAccountSuppressionList"
+        )
         pair.hard = pair.hard or kind == "Permanent"
         pair.transient = pair.transient or kind == "Transient"
 
@@ -507,12 +662,19 @@ class _Generator:
         }
         self.event([pair], "Complaint", mail, body, at)
 
-    def click(self, pair: Pair, mail: dict[str, Any], at: datetime) -> None:
+    def click(
+        self,
+        pair: Pair,
+        mail: dict[str, Any],
+        at: datetime,
+        link: str | None = None,
+        agent: str | None = None,
+    ) -> None:
         body = {
             "ipAddress": f"198.51.100.{self.rng.randrange(1, 255)}",
-            "link": self.rng.choice(LINKS),
+            "link": link or self.rng.choice(LINKS),
             "linkTags": {"placement": ["body"]},
-            "userAgent": self.rng.choice(AGENTS),
+            "userAgent": agent or self.rng.choice(AGENTS),
         }
         self.event([pair], "Click", mail, body, at)
 

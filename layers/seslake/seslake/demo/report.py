@@ -19,13 +19,13 @@ from ..local import LocalAthena
 _QUERIES = {
     "funnel": """
         select coalesce(region, '(no internal row)') as region, requested, sent, delivered,
-               opened, clicked
+               opened, human_opened, clicked, human_clicked
         from summary_by_region order by requested desc, region""",
     "daily_events": """
         select dt as day, event_type, count(*) as events
         from ses_events_unique group by dt, event_type order by dt, event_type""",
     "rates": """
-        select day, sent, bounce_rate, complaint_rate, reputation_status
+        select day, sent, hard_bounce_rate, complaint_rate, reputation_status
         from deliverability_daily order by day""",
 }
 
@@ -53,11 +53,13 @@ function legend(root, names, x, y) {
   });
 }
 function funnel() {
-  const rows = DATA.funnel, stages = ['requested','sent','delivered','opened','clicked'];
-  const root = svg('funnel', 760, 60 + rows.length * 110);
+  // Opens and clicks twice: every one, and those judged a person's (engagement view).
+  const rows = DATA.funnel, stages = ['requested','sent','delivered','opened','human_opened',
+                                      'clicked','human_clicked'];
+  const root = svg('funnel', 760, 60 + rows.length * 144);
   const max = Math.max(1, ...rows.map(r => Math.max(...stages.map(s => r[s]))));
   rows.forEach((row, i) => {
-    const y0 = 20 + i * 110;
+    const y0 = 20 + i * 144;
     el('text', {x: 0, y: y0 + 12, 'font-size': 13, 'font-weight': 'bold'}, root, row.region);
     stages.forEach((s, j) => {
       const w = 520 * row[s] / max, y = y0 + 18 + j * 17;
@@ -115,7 +117,7 @@ function rates() {
          String(r.day).slice(5));
     });
   };
-  panel('bounce_rate', 'Hard bounce rate (over sent)',
+  panel('hard_bounce_rate', "Hard bounce rate as SES counts it (over sent)",
         [[0.05, '5% review'], [0.10, '10% pause']], 0.12, COLORS[0], 20);
   panel('complaint_rate', 'Complaint rate (over delivered)',
         [[0.001, '0.1% review'], [0.005, '0.5% pause']], 0.006, COLORS[1], h + 80);
@@ -174,7 +176,8 @@ h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; margin-top: 2em; }}
 <h1>{title}</h1>
 <p class="note">Every figure comes from the athena/views views, run on DuckDB over the Parquet
 lake the real ingest handlers wrote.</p>
-<h2>Delivery funnel per region (summary_by_region)</h2><div id="funnel"></div>
+<h2>Delivery funnel per region: every open and click, and a person's (summary_by_region)</h2>
+<div id="funnel"></div>
 <h2>Events per day by type (ses_events_unique)</h2><div id="daily"></div>
 <h2>Bounce and complaint rates against the SES thresholds (deliverability_daily)</h2>
 <div id="rates"></div>

@@ -426,17 +426,17 @@ def _answers(engine: LocalAthena) -> dict[str, Any]:
     pair = _interesting_pair(engine)
     answers: dict[str, Any] = {
         "summary": engine.query("""
-            select region, requested, sent, delivered, hard_bounced, soft_bounced, complained,
-                   opened, clicked, unsubscribed, delivery_rate, bounce_rate, complaint_rate,
-                   open_rate, click_rate
+            select region, requested, sent, delivered, hard_bounced, suppressed, complained,
+                   opened, human_opened, clicked, human_clicked, delivery_rate, bounce_rate,
+                   open_rate, human_open_rate, click_rate, human_click_rate
             from summary_by_region order by requested desc"""),
         "daily": engine.query("""
-            select day, sent, delivered, hard_bounced, complained, bounce_rate, complaint_rate,
-                   reputation_status
+            select day, sent, delivered, bounced, reputation_bounced, complained, bounce_rate,
+                   hard_bounce_rate, complaint_rate, reputation_status
             from deliverability_daily order by day"""),
         "onc_count": _rows(engine, "select count(*) as n from opened_not_clicked")[0]["n"],
         "onc": engine.query("""
-            select message_id, recipient, first_opened_at, open_count, region, email_type
+            select message_id, recipient, first_human_opened_at, open_count, region, email_type
             from opened_not_clicked order by open_count desc, message_id limit 5"""),
         "pair": pair,
     }

@@ -149,3 +149,20 @@ def test_deliverability_by_provider_splits_the_daily_figures(engine: LocalAthena
     (daily,) = engine.query("select sent, reputation_bounced from deliverability_daily").to_pylist()
     assert sum(r["sent"] for r in rows) == daily["sent"]
     assert sum(r["reputation_bounced"] for r in rows) == daily["reputation_bounced"] == 2
+
+
+def test_summary_by_provider_and_tenant_on_the_command_line(
+    engine: LocalAthena, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from seslake.cli import main
+
+    for column, expected in (
+        ("mailbox_provider", {"apple": 3, "google": 3, "microsoft": 5, "other": 7, "yahoo": 4}),
+        ("tenant", {"acme": 1, None: 21}),
+    ):
+        code = main(["summary", "--by", column, "--lake", str(engine.lake), "--format", "json"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert {row[column]: row["sent"] for row in map(json.loads, out.splitlines())} == expected

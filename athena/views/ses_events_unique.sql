@@ -1,7 +1,9 @@
 -- ses_events_unique: one row per event_id.
 -- SNS, SQS and Firehose deliver at least once, so the same SES event can land more than once
 -- (and a retried ingest rewrites its file under the same name). Every other view reads this one.
--- Columns: every column of ses_events; the copy kept is the first ingested.
+-- Columns: every column of ses_events; the copy kept is the first ingested. Filters on dt and
+-- event_type are pushed through the window to the scan (they are its partition keys): on
+-- Athena they prune partitions by projection, locally Hive folders.
 create or replace view ses_events_unique as
 
 with events as (
@@ -14,8 +16,11 @@ ranked as (
 
     select
         events.*,
+        -- Copies of one SES event share its event_type and day (both derive from the event),
+        -- so copies are numbered within (dt, event_type): a filter on dt or event_type then
+        -- reaches the table scan, and a question about a week reads a week.
         row_number() over (
-            partition by event_id
+            partition by dt, event_type, event_id
             order by ingested_at, ingest_source
         ) as copy_number
     from events

@@ -313,3 +313,12 @@ def test_query_an_s3_lake_through_a_local_copy(
         stamps.append({p: p.stat().st_mtime_ns for p in cached.rglob("*.parquet")})
     assert sorted(p.name for p in stamps[0]) == sorted(p.name for p in lake.rglob("*.parquet"))
     assert stamps[1] == stamps[0]  # the second run downloaded nothing again
+
+
+def test_a_lake_that_does_not_exist_is_an_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    code, out, err = run(capsys, "query", "summary_by_region", "--lake", str(missing))
+    assert (code, out) == (1, "")
+    assert f"no lake at {missing}: no such folder" in err

@@ -169,10 +169,14 @@ def _engine(args: argparse.Namespace) -> Any:
         if not database or not workgroup:
             raise AthenaError("--athena needs --stack, or --database and --workgroup")
         return AthenaEngine(database, workgroup)
+    from seslake.errors import LakeLocationError
     from seslake.lake import local_copy
     from seslake.local import LocalAthena
     from seslake.schema import EVENTS_TABLE, REQUESTS_TABLE
 
+    if not args.lake.startswith("s3://") and not Path(args.lake).is_dir():
+        # A typo in --lake must not answer 0 rows as if the lake were empty.
+        raise LakeLocationError(f"no lake at {args.lake}: no such folder")
     cache = _cache_dir() / args.lake[len("s3://") :] if args.lake.startswith("s3://") else None
     folder = local_copy(args.lake, cache or Path(args.lake), (EVENTS_TABLE, REQUESTS_TABLE))
     return LocalAthena(folder)

@@ -1,6 +1,7 @@
 -- deliverability_by_provider: one row per UTC day of sending and mailbox provider
--- (message_status.mailbox_provider: google, microsoft, yahoo, apple, other). The query of
--- deliverability_daily, grouped by provider too: every figure means the same.
+-- (message_status.mailbox_provider: google, microsoft, yahoo, apple, other), plus one row per
+-- day for all providers together (mailbox_provider 'all'), which deliverability_daily reads:
+-- the figures are defined here once.
 -- Reads message_status. Counts are of (message_id, recipient) pairs. bounce_rate is bounced
 -- over sent, as in every view. hard_bounce_rate is SES's reputation figure: the Permanent
 -- bounces SES counts (not sends to an address on your account-level suppression list) over
@@ -20,7 +21,7 @@ counted as (
 
     select
         date(sent_at) as day,
-        mailbox_provider,
+        if(grouping(mailbox_provider) = 1, 'all', mailbox_provider) as mailbox_provider,
         count_if(is_sent) as sent,
         count_if(is_delivered) as delivered,
         count_if(is_bounced) as bounced,
@@ -29,7 +30,7 @@ counted as (
         count_if(is_reputation_bounce) as reputation_bounced,
         count_if(is_complained) as complained
     from statuses
-    group by date(sent_at), mailbox_provider
+    group by grouping sets ((date(sent_at)), (date(sent_at), mailbox_provider))
 
 ),
 

@@ -1,43 +1,16 @@
 -- deliverability_daily: one row per UTC day of sending (the day of sent_at).
--- Reads message_status. Counts are of (message_id, recipient) pairs. bounce_rate is bounced
--- over sent, as in every view. hard_bounce_rate is SES's reputation figure: the Permanent
--- bounces SES counts (not sends to an address on your account-level suppression list) over
--- sent; complaint_rate is complaints over delivered. The flags compare them with the SES
--- account thresholds (ses_thresholds: bounce rate 5% review / 10% pause, complaint rate 0.1%
--- review / 0.5% pause). suppressed: bounces SES made up itself for addresses on a suppression
--- list. deliverability_by_provider is the same per mailbox provider.
+-- Reads deliverability_by_provider (its rows for all providers together), where every figure is
+-- defined. Counts are of (message_id, recipient) pairs. bounce_rate is bounced over sent, as in
+-- every view. hard_bounce_rate is SES's reputation figure: the Permanent bounces SES counts (not
+-- sends to an address on your account-level suppression list) over sent; complaint_rate is
+-- complaints over delivered. The flags compare them with the SES account thresholds
+-- (ses_thresholds: bounce rate 5% review / 10% pause, complaint rate 0.1% review / 0.5% pause).
+-- suppressed: bounces SES made up itself for addresses on a suppression list.
 create or replace view deliverability_daily as
 
-with statuses as (
+with by_provider as (
 
-    select * from message_status
-
-),
-
-counted as (
-
-    select
-        date(sent_at) as day,
-        count_if(is_sent) as sent,
-        count_if(is_delivered) as delivered,
-        count_if(is_bounced) as bounced,
-        count_if(is_hard_bounced) as hard_bounced,
-        count_if(is_suppressed) as suppressed,
-        count_if(is_reputation_bounce) as reputation_bounced,
-        count_if(is_complained) as complained
-    from statuses
-    group by date(sent_at)
-
-),
-
-rated as (
-
-    select
-        counted.*,
-        cast(bounced as double) / nullif(sent, 0) as bounce_rate,
-        cast(reputation_bounced as double) / nullif(sent, 0) as hard_bounce_rate,
-        cast(complained as double) / nullif(delivered, 0) as complaint_rate
-    from counted
+    select * from deliverability_by_provider
 
 ),
 
@@ -55,19 +28,13 @@ final as (
         bounce_rate,
         hard_bounce_rate,
         complaint_rate,
-        hard_bounce_rate >= bounce_review as is_bounce_review,
-        hard_bounce_rate >= bounce_pause as is_bounce_pause,
-        complaint_rate >= complaint_review as is_complaint_review,
-        complaint_rate >= complaint_pause as is_complaint_pause,
-        case
-            when hard_bounce_rate >= bounce_pause or complaint_rate >= complaint_pause
-                then 'pause'
-            when hard_bounce_rate >= bounce_review or complaint_rate >= complaint_review
-                then 'review'
-            else 'ok'
-        end as reputation_status
-    from rated
-    cross join ses_thresholds
+        is_bounce_review,
+        is_bounce_pause,
+        is_complaint_review,
+        is_complaint_pause,
+        reputation_status
+    from by_provider
+    where mailbox_provider = 'all'
 
 )
 

@@ -152,6 +152,17 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
+    bounded = parser.add_argument_group(
+        "a bounded question: messages sent in some days, and their events' days only"
+    )
+    bounded.add_argument("--since", metavar="YYYY-MM-DD", help="first day of sending")
+    bounded.add_argument("--until", metavar="YYYY-MM-DD", help="last day of sending")
+    bounded.add_argument(
+        "--window-days",
+        type=int,
+        default=30,
+        help="days after --until whose events still count (default: %(default)s)",
+    )
     athena = parser.add_argument_group("a deployed stack (instead of the local engine)")
     athena.add_argument("--athena", action="store_true", help="ask Athena, through awswrangler")
     athena.add_argument("--stack", help="stack whose outputs name the database and workgroup")
@@ -159,7 +170,17 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     athena.add_argument("--workgroup", help="Athena workgroup")
 
 
+def _bounds(args: argparse.Namespace) -> Any:
+    from seslake.questions import Bounds, QuestionError
+
+    bounds = Bounds.parse(args.since, args.until, args.window_days)
+    if bounds is not None and args.athena:
+        raise QuestionError("--since/--until run locally for now: ask Athena without them")
+    return bounds
+
+
 def _engine(args: argparse.Namespace) -> Any:
+    bounds = _bounds(args)
     if args.athena:
         from seslake.athena import AthenaEngine, AthenaError, stack_outputs
 
@@ -177,9 +198,11 @@ def _engine(args: argparse.Namespace) -> Any:
     if not args.lake.startswith("s3://") and not Path(args.lake).is_dir():
         # A typo in --lake must not answer 0 rows as if the lake were empty.
         raise LakeLocationError(f"no lake at {args.lake}: no such folder")
+    days = bounds.scan_days if bounds is not None else None
     cache = _cache_dir() / args.lake[len("s3://") :] if args.lake.startswith("s3://") else None
-    folder = local_copy(args.lake, cache or Path(args.lake), (EVENTS_TABLE, REQUESTS_TABLE))
-    return LocalAthena(folder)
+    tables = (EVENTS_TABLE, REQUESTS_TABLE)
+    folder = local_copy(args.lake, cache or Path(args.lake), tables, days=days)
+    return LocalAthena(folder, days=days)
 
 
 def _cache_dir() -> Path:
@@ -232,9 +255,17 @@ def _run(
 
 def _query(args: argparse.Namespace) -> int:
     text = args.sql.strip().rstrip(";")
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
-        text = f"select * from {text}"
-    return _run(args, text)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        return _run(args, text)  # bounded, if asked, at the scan only
+    bounds = _bounds(args)
+
+    def build(engine: Any) -> str:
+        # A message-level view, bounded: only the pairs sent within the bounds.
+        if bounds is not None and "sent_at" in engine.columns(text):
+            return f"select * from {text} where {bounds.sent_filter()}"
+        return f"select * from {text}"
+
+    return _run(args, build)
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -242,9 +273,11 @@ def _summary(args: argparse.Namespace) -> int:
 
     by = [c.strip() for c in args.by.split(",") if c.strip()]
 
+    bounds = _bounds(args)
+
     def build(engine: Any) -> str:
         view = next(v for v in engine.views if v.name == "summary_by_region")
-        return summary_sql(view, by, engine.columns("message_facts"))
+        return summary_sql(view, by, engine.columns("message_facts"), bounds)
 
     return _run(args, build)
 

@@ -7,6 +7,7 @@ a reader never sees half a file and a retry simply overwrites.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -181,12 +182,13 @@ def local_copy(
     cache: Path,
     tables: tuple[str, ...],
     s3_client: S3Client | None = None,
+    days: tuple[str, str] | None = None,
 ) -> Path:
     """A folder holding the Parquet files of `tables` of the lake at `location`.
 
     A local lake is its own folder. An S3 lake is copied into `cache` (files already there with
     the same size are not downloaded again; files gone from S3 are removed), so a local engine
-    can read it.
+    can read it; with `days` (first, last), only the `dt` partitions between them are copied.
     """
     lake = open_lake(location, s3_client)
     if isinstance(lake, LocalLake):
@@ -196,7 +198,7 @@ def local_copy(
     try:
         for table in tables:
             for key, size in lake.list_keys(table + "/"):
-                if key.endswith(".parquet"):
+                if key.endswith(".parquet") and _within(key, days):
                     wanted[_inside(cache, key)] = (key, size)
         for path, (key, size) in wanted.items():
             if path.is_file() and path.stat().st_size == size:
@@ -208,7 +210,7 @@ def local_copy(
         raise LakeLocationError(f"cannot read {lake.uri}: {exc}") from exc
     for table in tables:
         for stale in (cache / table).rglob("*.parquet") if (cache / table).is_dir() else ():
-            if stale not in wanted:
+            if stale not in wanted and _within(stale.relative_to(cache).as_posix(), days):
                 stale.unlink()
     return cache
 
@@ -232,3 +234,12 @@ def parquet_schema(lake: Lake, key: str) -> pa.Schema:
     footer = lake.get_tail(key, footer_length + 8)
     # The footer is self-contained: a file of just it reads as one with no row groups.
     return pq.read_schema(pa.BufferReader(b"PAR1" + footer))
+
+
+def _within(key: str, days: tuple[str, str] | None) -> bool:
+    """Whether a key belongs to the `dt` partitions of `days` (any key, without `days`; a key
+    outside the partitioned table, always)."""
+    if days is None:
+        return True
+    found = re.search(r"/dt=(\d{4}-\d{2}-\d{2})/", key)
+    return found is None or days[0] <= found.group(1) <= days[1]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -125,11 +126,15 @@ class LocalAthena:
         lake: str | os.PathLike[str],
         views: Sequence[View] | None = None,
         materialize: bool = False,
+        days: tuple[str, str] | None = None,
     ) -> None:
         """`materialize` reads the tables into memory once (fast repeated queries over a small
-        lake); by default every query reads the Parquet files, as Athena does."""
+        lake); by default every query reads the Parquet files, as Athena does. `days` (first,
+        last, YYYY-MM-DD) bounds ses_events to those `dt` partitions, at the scan: every view
+        then reads only them (a bounded question)."""
         self.lake = Path(lake)
         self.materialize = materialize
+        self.days = days
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("set TimeZone = 'UTC'")
         self.connection.execute("set integer_division = true")
@@ -147,10 +152,14 @@ class LocalAthena:
         events = self.lake / EVENTS_TABLE
         if _parquet_files(events):
             partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
+            bounded = ""
+            if self.days is not None:
+                first, last = (date.fromisoformat(day).isoformat() for day in self.days)
+                bounded = f" where dt >= '{first}' and dt <= '{last}'"
             self.connection.execute(
                 f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
                 f"'{events.as_posix()}/**/*.parquet', hive_partitioning = true, "
-                f"hive_types = {{{partitions}}}, union_by_name = true)"
+                f"hive_types = {{{partitions}}}, union_by_name = true){bounded}"
             )
         else:
             columns = [(c.name, c.glue) for c in (*EVENT_COLUMNS, *EVENT_PARTITIONS)]

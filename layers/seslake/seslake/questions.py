@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import sqlglot
 from sqlglot import exp
@@ -21,6 +23,51 @@ _TAG = re.compile(r"^tag:([A-Za-z0-9_.:\-]+)$")
 
 class QuestionError(SeslakeError):
     """A question cannot be asked as given (unknown column, bad name)."""
+
+
+#: Days after the last day of sending whose events still count for a bounded question (opens,
+#: clicks and complaints come days and weeks after the send).
+WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A bounded question: messages sent from `since` to `until` (inclusive), their events read
+    from `since` to `until` + `window_days`."""
+
+    since: date
+    until: date
+    window_days: int = WINDOW_DAYS
+
+    @classmethod
+    def parse(cls, since: str | None, until: str | None, window_days: int) -> Bounds | None:
+        if since is None and until is None:
+            return None
+        try:
+            first = date.fromisoformat(since) if since else None
+            last = date.fromisoformat(until) if until else None
+        except ValueError as error:
+            raise QuestionError(f"--since and --until take dates, YYYY-MM-DD: {error}") from None
+        first = first or last
+        last = last or first
+        assert first is not None and last is not None
+        if last < first:
+            raise QuestionError(f"--until {last} is before --since {first}")
+        if window_days < 0:
+            raise QuestionError("--window-days cannot be negative")
+        return cls(first, last, window_days)
+
+    @property
+    def scan_days(self) -> tuple[str, str]:
+        """The `dt` partitions a bounded question reads."""
+        return self.since.isoformat(), (self.until + timedelta(days=self.window_days)).isoformat()
+
+    def sent_filter(self) -> str:
+        """The cohort: pairs sent from `since` to `until`."""
+        return (
+            f"date(sent_at) between date '{self.since.isoformat()}' "
+            f"and date '{self.until.isoformat()}'"
+        )
 
 
 def quote(value: str) -> str:
@@ -46,14 +93,20 @@ def cohort(spec: str, columns: Sequence[str]) -> tuple[exp.Expr, str]:
     return exp.column(spec), spec
 
 
-def summary_sql(summary_view: View, by: Sequence[str], columns: Sequence[str]) -> str:
-    """summary_by_region's query, grouped by the `by` cohorts instead of region."""
+def summary_sql(
+    summary_view: View, by: Sequence[str], columns: Sequence[str], bounds: Bounds | None = None
+) -> str:
+    """summary_by_region's query, grouped by the `by` cohorts instead of region; with `bounds`,
+    of the pairs sent within them only."""
     if not by:
         raise QuestionError("summary needs at least one column to group by")
     cohorts = [cohort(spec, columns) for spec in by]
     tree = sqlglot.parse_one(summary_view.body, read="athena")
     if not isinstance(tree, exp.Select):
         raise QuestionError(f"{summary_view.name} does not end in a select")
+    if bounds is not None:
+        facts = next(c for c in tree.find_all(exp.CTE) if c.alias == "facts")
+        facts.this.where(bounds.sent_filter(), dialect="athena", copy=False)
     for select in list(tree.find_all(exp.Select)):
         grouped = select.args.get("group") is not None
         projections = []

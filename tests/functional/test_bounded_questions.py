@@ -68,13 +68,20 @@ def test_events_after_the_window_do_not_count(lake: Path) -> None:
     assert sum(int(str(r["opened"])) for r in rows) == 2
 
 
-def test_a_bounded_question_reads_only_its_days(lake: Path) -> None:
+def test_a_bounded_question_opens_no_file_of_other_days(lake: Path, tmp_path: Path) -> None:
+    """A damaged file in a day outside the bounds: the bounded question never opens it."""
+    import shutil
+
+    copy = tmp_path / "lake"
+    shutil.copytree(lake, copy)
+    damaged = copy / "ses_events" / "event_type=open" / "dt=2026-04-13" / "part-damaged.parquet"
+    damaged.write_bytes(b"PAR1 not parquet PAR1")
     bounds = Bounds.parse("2026-03-03", "2026-03-05", 2)
     assert bounds is not None
-    engine = LocalAthena(lake, days=bounds.scan_days)
-    plan = engine.connection.execute("explain select count(*) from message_status").fetchall()
-    read, total = map(int, re.search(r"Scanning Files: (\d+)/(\d+)", plan[0][1]).groups())  # type: ignore[union-attr]
-    assert read < total / 2  # 03-03 to 03-07 of 03-01 to 04-13
+    engine = LocalAthena(copy, days=bounds.scan_days)
+    assert summary(engine, bounds)  # answered
+    with pytest.raises(Exception, match="(?i)parquet|magic|corrupt|invalid"):
+        LocalAthena(copy).query("select count(*) from ses_events_unique")
 
 
 def test_the_command_line(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:

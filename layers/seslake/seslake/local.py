@@ -150,27 +150,28 @@ class LocalAthena:
 
     def _register_tables(self) -> None:
         events = self.lake / EVENTS_TABLE
-        if _parquet_files(events):
+        files = self._event_files(events)
+        if files:
             partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
-            bounded = ""
-            if self.days is not None:
-                first, last = (date.fromisoformat(day).isoformat() for day in self.days)
-                bounded = f" where dt >= '{first}' and dt <= '{last}'"
+            listed = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in files)
+            source = (
+                f"'{events.as_posix()}/**/*.parquet'" if self.days is None else f"[{listed}]"
+            )
             self.connection.execute(
                 f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
-                f"'{events.as_posix()}/**/*.parquet', hive_partitioning = true, "
-                f"hive_types = {{{partitions}}}, union_by_name = true){bounded}"
+                f"{source}, hive_partitioning = true, "
+                f"hive_types = {{{partitions}}}, union_by_name = true)"
             )
         else:
             columns = [(c.name, c.glue) for c in (*EVENT_COLUMNS, *EVENT_PARTITIONS)]
             self.connection.execute(_empty_table_sql(EVENTS_TABLE, columns))
         requests = self.lake / REQUESTS_TABLE
         if _parquet_files(requests):
-            files = (
+            loaded = (
                 f"read_parquet('{requests.as_posix()}/**/*.parquet', hive_partitioning = false, "
                 "union_by_name = true)"
             )
-            described = self.connection.execute(f"describe select * from {files}").fetchall()
+            described = self.connection.execute(f"describe select * from {loaded}").fetchall()
             found = {row[0] for row in described}
             # Files an older version wrote lack the key columns added since: NULL, as in Athena.
             missing = "".join(
@@ -179,11 +180,28 @@ class LocalAthena:
                 if c.name not in found
             )
             self.connection.execute(
-                f"create or replace {self._kind} {REQUESTS_TABLE} as select *{missing} from {files}"
+                f"create or replace {self._kind} {REQUESTS_TABLE} "
+                f"as select *{missing} from {loaded}"
             )
         else:
             columns = [(c.name, c.glue) for c in REQUEST_KEY_COLUMNS]
             self.connection.execute(_empty_table_sql(REQUESTS_TABLE, columns))
+
+    def _event_files(self, events: Path) -> list[Path]:
+        """The Parquet files of ses_events the engine reads: every one, or, for a bounded
+        question, those of its days only, listed by folder name, so no other file is opened
+        (reading files by name would read every file's footer first)."""
+        if not events.is_dir():
+            return []
+        if self.days is None:
+            return [events] if _parquet_files(events) else []
+        first, last = (date.fromisoformat(day).isoformat() for day in self.days)
+        return sorted(
+            file
+            for folder in events.glob("event_type=*/dt=*")
+            if first <= folder.name.removeprefix("dt=") <= last
+            for file in folder.glob("*.parquet")
+        )
 
     @property
     def _kind(self) -> str:

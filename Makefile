@@ -77,6 +77,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/columnar_probe.py
 	$(BIN)/python bench/compaction_bench.py
 	$(BIN)/python bench/hostile_bench.py
+	$(BIN)/python bench/history_bench.py
 	$(BIN)/python bench/demo_bench.py
 
 clean:

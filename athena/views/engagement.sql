@@ -75,33 +75,21 @@ bursts as (
 
 ),
 
-judged_clicks as (
+-- Which rule decides each click, written once; its label and reason follow from it below.
+click_rules as (
 
     select
         engaged.event_id,
         case
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.scanner_pattern) then 'scanner'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.bot_pattern) then 'bot'
-            when date_diff('millisecond', deliveries.delivered_at, engaged.event_at)
-                < rules.scanner_seconds_after_delivery * 1000 then 'scanner'
-            when bursts.event_id is not null then 'scanner'
-            else 'human'
-        end as engagement,
-        case
             when regexp_like(coalesce(engaged.user_agent, ''), rules.scanner_pattern)
-                then 'user agent of a security scanner'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.bot_pattern)
-                then 'user agent of a bot or HTTP library'
+                then 'scanner_agent'
+            when regexp_like(coalesce(engaged.user_agent, ''), rules.bot_pattern) then 'bot_agent'
             when date_diff('millisecond', deliveries.delivered_at, engaged.event_at)
-                < rules.scanner_seconds_after_delivery * 1000
-                then 'clicked ' || cast(
-                    date_diff('second', deliveries.delivered_at, engaged.event_at) as varchar
-                ) || ' s after delivery'
-            when bursts.event_id is not null
-                then 'one of several links clicked within '
-                    || cast(rules.burst_seconds as varchar) || ' s'
-            else 'no machine sign'
-        end as engagement_reason
+                < rules.scanner_seconds_after_delivery * 1000 then 'soon_after_delivery'
+            when bursts.event_id is not null then 'link_burst'
+            else 'none'
+        end as rule,
+        date_diff('second', deliveries.delivered_at, engaged.event_at) as seconds_after_delivery
     from engaged
     cross join rules
     left join deliveries
@@ -125,38 +113,29 @@ scanned_opens as (
         and clicks.event_type = 'click'
         and abs(date_diff('millisecond', opens.event_at, clicks.event_at))
             <= rules.burst_seconds * 1000
-    inner join judged_clicks
-        on clicks.event_id = judged_clicks.event_id
-        and judged_clicks.engagement = 'scanner'
+    inner join click_rules
+        on clicks.event_id = click_rules.event_id
+        and click_rules.rule in ('scanner_agent', 'soon_after_delivery', 'link_burst')
     where opens.event_type = 'open'
 
 ),
 
-judged_opens as (
+-- Which rule decides each open, written once (Apple's rule is for opens only).
+open_rules as (
 
     select
         engaged.event_id,
         case
-            when engaged.user_agent = rules.apple_proxy_user_agent then 'apple_privacy_proxy'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.scanner_pattern) then 'scanner'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.bot_pattern) then 'bot'
-            when scanned_opens.event_id is not null then 'scanner'
+            when engaged.user_agent = rules.apple_proxy_user_agent then 'apple_proxy'
+            when regexp_like(coalesce(engaged.user_agent, ''), rules.scanner_pattern)
+                then 'scanner_agent'
+            when regexp_like(coalesce(engaged.user_agent, ''), rules.bot_pattern) then 'bot_agent'
+            when scanned_opens.event_id is not null then 'with_scanner_clicks'
             when regexp_like(coalesce(engaged.user_agent, ''), rules.image_proxy_pattern)
                 then 'image_proxy'
-            else 'human'
-        end as engagement,
-        case
-            when engaged.user_agent = rules.apple_proxy_user_agent
-                then 'Apple Mail Privacy Protection prefetch (user agent Mozilla/5.0)'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.scanner_pattern)
-                then 'user agent of a security scanner'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.bot_pattern)
-                then 'user agent of a bot or HTTP library'
-            when scanned_opens.event_id is not null then 'came with a scanner''s clicks'
-            when regexp_like(coalesce(engaged.user_agent, ''), rules.image_proxy_pattern)
-                then 'fetched through the mail provider''s image proxy as the person viewed it'
-            else 'no machine sign'
-        end as engagement_reason
+            else 'none'
+        end as rule,
+        cast(null as bigint) as seconds_after_delivery
     from engaged
     cross join rules
     left join scanned_opens
@@ -165,11 +144,43 @@ judged_opens as (
 
 ),
 
+decided as (
+
+    select * from click_rules
+    union all
+    select * from open_rules
+
+),
+
 judged as (
 
-    select * from judged_clicks
-    union all
-    select * from judged_opens
+    select
+        decided.event_id,
+        case decided.rule
+            when 'apple_proxy' then 'apple_privacy_proxy'
+            when 'image_proxy' then 'image_proxy'
+            when 'bot_agent' then 'bot'
+            when 'none' then 'human'
+            else 'scanner'
+        end as engagement,
+        case decided.rule
+            when 'apple_proxy'
+                then 'Apple Mail Privacy Protection prefetch (user agent Mozilla/5.0)'
+            when 'scanner_agent' then 'user agent of a security scanner'
+            when 'bot_agent' then 'user agent of a bot or HTTP library'
+            when 'soon_after_delivery'
+                then 'clicked ' || cast(decided.seconds_after_delivery as varchar)
+                    || ' s after delivery'
+            when 'link_burst'
+                then 'one of several links clicked within '
+                    || cast(rules.burst_seconds as varchar) || ' s'
+            when 'with_scanner_clicks' then 'came with a scanner''s clicks'
+            when 'image_proxy'
+                then 'fetched through the mail provider''s image proxy as the person viewed it'
+            else 'no machine sign'
+        end as engagement_reason
+    from decided
+    cross join rules
 
 ),
 

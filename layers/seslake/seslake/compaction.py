@@ -209,13 +209,13 @@ def compact_partition(
     )
     bucketed = 0
     try:
-        for key in keys:  # one input file in memory at a time
+        for key in list(keys):  # one input file in memory at a time
             try:
                 table = _read(lake, key)
             except UnreadableFileError:
-                set_aside(lake, key)
+                set_aside(lake, key)  # moved already: not an input to delete later
                 stats.files_set_aside += 1
-                keys = [k for k in keys if k != key]
+                keys.remove(key)
                 continue
             stats.rows_in += table.num_rows
             buckets.add(table)

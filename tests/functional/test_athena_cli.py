@@ -82,3 +82,22 @@ def test_athena_needs_a_database_and_workgroup(
 ) -> None:
     assert main(["query", "message_status", "--athena"]) == 1
     assert "--athena needs --stack, or --database and --workgroup" in capsys.readouterr().err
+
+
+def test_a_bounded_question_sends_the_views_inlined_over_its_days(
+    deployed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Athena has no parameterized views: `--since` sends the views the question reads as
+    common table expressions over a scan of the days asked (and the window after them)."""
+    queue_result([("region", "varchar"), ("sent", "bigint")], [["eu", "3"]])
+    bounded = ["--since", "2026-03-03", "--until", "2026-03-05", "--window-days", "7"]
+    code = main(["summary", "--athena", "--stack", "seslake-prod", *bounded, "--format", "csv"])
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == ["region,sent", "eu,3"]
+    (execution,) = executions()
+    sql = execution.query
+    scan = "(select * from ses_events where dt between '2026-03-03' and '2026-03-12') as ses_events"
+    assert sql.count(scan) == 1  # ses_events_unique, the one view reading the table
+    assert sql.startswith("with ses_events_unique as (")
+    cohort = "date(sent_at) between cast('2026-03-03' as date) and cast('2026-03-05' as date)"
+    assert cohort in sql.lower()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import boto3
 import pytest
+import sqlglot
 
+from seslake.catalog import PREPARED_STATEMENTS, WINDOW_DAYS, prepared_statements
 from seslake.cli import main
 from seslake.lake import S3Lake, local_copy
-from seslake.local import LocalAthena
+from seslake.local import LocalAthena, to_duckdb
 from seslake.questions import Bounds, summary_sql
+from seslake.views import ViewError, inline, load_views
 from tests.sql.builder import LakeBuilder
 
 
@@ -111,3 +115,65 @@ def test_an_s3_lake_copies_only_the_days_asked(lake: Path, moto_aws: None, tmp_p
     days = {re.search(r"dt=([\d-]+)", str(p)).group(1) for p in copied.rglob("*.parquet")}  # type: ignore[union-attr]
     assert days == {"2026-03-03", "2026-03-04", "2026-03-05"}
     assert S3Lake("lake", "lake", client).list_keys("ses_events/")  # the lake itself untouched
+
+
+def rows(table: object) -> list[tuple[object, ...]]:
+    listed = table.to_pylist()  # type: ignore[attr-defined]
+    return sorted((tuple(r.values()) for r in listed), key=repr)
+
+
+def test_the_athena_form_answers_as_the_local_bounded_engine(lake: Path) -> None:
+    """`--since` against Athena inlines the views over a bounded scan: run on DuckDB over the
+    whole lake, the statement answers as the engine that reads the same days only."""
+    bounds = Bounds.parse("2026-03-03", "2026-03-05", 30)
+    assert bounds is not None
+    everything = LocalAthena(lake)
+    bounded = LocalAthena(lake, days=bounds.scan_days)
+    columns = everything.columns("ses_requests")
+    view = next(v for v in everything.views if v.name == "summary_by_region")
+    for question in (
+        summary_sql(view, ["region"], everything.columns("message_facts"), bounds),
+        f"select * from message_status where {bounds.sent_filter()}",
+        "select event_type, count(*) as n from ses_events group by event_type",
+    ):
+        athena_form = inline(question, everything.views, columns, bounds.scan())
+        assert rows(everything.query(athena_form)) == rows(bounded.query(question))
+    # the late open (40 days on) is outside the scan: the unbounded answer differs
+    assert rows(everything.query(question)) != rows(bounded.query(question))
+
+
+@pytest.mark.parametrize("name", sorted(PREPARED_STATEMENTS))
+def test_each_prepared_statement_answers_as_the_bounded_question(lake: Path, name: str) -> None:
+    """The prepared statements' text, executed with its two parameters on DuckDB over the whole
+    lake, gives the bounded question's answer: the pairs sent in those days, counted by the same
+    rules, from the days read only."""
+    everything = LocalAthena(lake)
+    statements = prepared_statements(everything.views, everything.columns("ses_requests"), "db")
+    text = statements[name].replace('"db".', "")  # the local engine has no database names
+    placeholders = sqlglot.parse_one(text, read="athena").find_all(sqlglot.exp.Placeholder)
+    assert len(list(placeholders)) == 2  # the `?` of regular expressions are inside literals
+    parameters = [date(2026, 3, 3), "2026-03-05"]  # a DATE, or a 'YYYY-MM-DD' string
+    answer = everything.connection.sql(to_duckdb(text), params=parameters).to_arrow_table()
+    bounds = Bounds.parse("2026-03-03", "2026-03-05", WINDOW_DAYS)
+    assert bounds is not None
+    local = LocalAthena(lake, days=bounds.scan_days)
+    view = PREPARED_STATEMENTS[name].split()[-1]
+    if view == "summary_by_region":
+        summary_view = next(v for v in local.views if v.name == view)
+        expected = local.query(
+            summary_sql(summary_view, ["region"], local.columns("message_facts"), bounds)
+        )
+    else:
+        expected = local.query(f"select * from {view} where {bounds.sent_filter()}")
+    assert answer.column_names == expected.column_names
+    assert rows(answer) == rows(expected)
+    assert answer.num_rows > 0
+
+
+def test_a_prepared_statement_names_its_tables_in_the_database_and_reads_two_days() -> None:
+    views = load_views()
+    (text,) = [prepared_statements(views, ["message_id", "region"], "lake_db")["summary_between"]]
+    assert '"lake_db".ses_events as scanned' in text and '"lake_db".ses_requests' in text
+    assert "date_add('day', 30," in text
+    with pytest.raises(ViewError, match="not a Glue database name"):
+        prepared_statements(views, ["message_id"], 'x"; drop table y; --')

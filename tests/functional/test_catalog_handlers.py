@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from seslake.catalog import PREPARED_STATEMENTS, create_prepared_statements
 from seslake.schema import REQUEST_KEY_COLUMNS, glue_columns
 from seslake.template import cloudformation_endpoint, load_handler
 from seslake.views import load_views
@@ -99,6 +100,44 @@ def test_create_runs_every_view_in_dependency_order(
     assert response["Data"] == {"Views": ",".join(names)}
     assert response["PhysicalResourceId"] == "seslake-views"
     assert response["LogicalResourceId"] == "Views"
+    # then the bounded questions, prepared in the workgroup with the company's columns
+    athena: Any = boto3.client("athena")
+    for name in PREPARED_STATEMENTS:
+        prepared = athena.get_prepared_statement(StatementName=name, WorkGroup=WORKGROUP)
+        text = prepared["PreparedStatement"]["QueryStatement"]
+        assert text.startswith("with seslake_bounds as (select cast(? as date)")
+        assert f'"{DATABASE}".ses_events as scanned' in text
+    facts_between = athena.get_prepared_statement(
+        StatementName="message_facts_between", WorkGroup=WORKGROUP
+    )["PreparedStatement"]["QueryStatement"]
+    assert 'requests."email_type" as "email_type"' in facts_between
+
+
+def test_prepared_statements_that_exist_are_updated() -> None:
+    """Athena refuses to create a prepared statement twice: a stack update or a load that added
+    columns updates it instead."""
+    calls: list[tuple[str, str]] = []
+
+    class Exists(Exception):
+        pass
+
+    class Athena:
+        exceptions = type("Exceptions", (), {"InvalidRequestException": Exists})
+
+        def create_prepared_statement(self, **fields: str) -> None:
+            calls.append(("create", fields["StatementName"]))
+            if fields["StatementName"] == "old":
+                raise Exists("already exists")
+
+        def update_prepared_statement(self, **fields: str) -> None:
+            calls.append(("update", fields["StatementName"]))
+
+    statements = {"summary_between": "select 1", "old": "select 2"}
+    described = dict(PREPARED_STATEMENTS, old="select * from message_status")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("seslake.catalog.PREPARED_STATEMENTS", described)
+        create_prepared_statements(Athena(), WORKGROUP, statements)
+    assert calls == [("create", "summary_between"), ("create", "old"), ("update", "old")]
 
 
 def test_a_failing_view_is_reported_to_cloudformation(

@@ -11,7 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import SeslakeError
-from .views import View, load_views
+from .schema import REQUESTS_TABLE
+from .views import Scan, View, inline, load_views
 
 
 class AthenaError(SeslakeError):
@@ -33,14 +34,22 @@ def stack_outputs(stack: str, session: Any = None) -> dict[str, str]:
 class AthenaEngine:
     """Runs Athena SQL in a workgroup and database; results as Arrow tables."""
 
-    def __init__(self, database: str, workgroup: str, session: Any = None) -> None:
+    def __init__(
+        self, database: str, workgroup: str, session: Any = None, scan: Scan | None = None
+    ) -> None:
+        """`scan` bounds every question to some `dt` partitions, as LocalAthena's `days`: the
+        question is sent with the views it reads inlined over that scan."""
         self.database = database
         self.workgroup = workgroup
         self.session = session
+        self.scan = scan
         self.views: list[View] = load_views()
 
     def query(self, sql: str) -> pa.Table:
         import awswrangler as wr
+
+        if self.scan is not None:
+            sql = inline(sql, self.views, self.columns(REQUESTS_TABLE), self.scan)
 
         try:
             frame = wr.athena.read_sql_query(

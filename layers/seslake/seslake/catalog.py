@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from .errors import SeslakeError
 from .schema import REQUESTS_TABLE
-from .views import View
+from .views import Scan, View, inline
 
 #: Athena states after which a query will not change again.
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -92,7 +92,8 @@ def create_views(
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
-    """Create or replace every view, in dependency order; the names created.
+    """Create or replace every view, in dependency order, then the prepared statements of the
+    bounded questions; the names of the views created.
 
     The internal-columns marker lists ses_requests' columns as the Glue table has them now.
     """
@@ -105,6 +106,8 @@ def create_views(
         except CatalogError as error:
             raise CatalogError(f"view {view.name}: {error}") from error
         created.append(view.name)
+    statements = prepared_statements(views, request_columns, database)
+    create_prepared_statements(athena, workgroup, statements)
     return created
 
 
@@ -136,3 +139,62 @@ def merge_request_columns(glue: Any, database: str, schema: pa.Schema) -> list[s
     )
     glue.update_table(DatabaseName=database, TableInput={k: table[k] for k in keep if k in table})
     return [c["Name"] for c in added]
+
+
+#: Bounded questions for the Athena console, as prepared statements of the stack's workgroup:
+#: `EXECUTE summary_between USING DATE '2026-11-01', DATE '2026-11-30'` (the first and last day
+#: of sending). Each reads the `dt` partitions of those days and WINDOW_DAYS after.
+PREPARED_STATEMENTS = {
+    "summary_between": "select * from summary_by_region",
+    "message_status_between": "select * from message_status",
+    "message_facts_between": "select * from message_facts",
+    "opened_not_clicked_between": "select * from opened_not_clicked",
+}
+
+#: Days after the last day of sending whose events a prepared statement reads (as the CLI's
+#: default --window-days).
+WINDOW_DAYS = 30
+
+#: Athena's limit on a prepared statement's text (CreatePreparedStatement, QueryStatement).
+MAX_STATEMENT_CHARS = 262_144
+
+
+def prepared_statements(
+    views: Sequence[View], request_columns: Sequence[str], database: str
+) -> dict[str, str]:
+    """Each bounded question's text: its view's SQL, bounded at the base scan by two
+    parameters."""
+    scan = Scan.parameters(WINDOW_DAYS)
+    statements = {}
+    for name, question in PREPARED_STATEMENTS.items():
+        text = inline(question, views, request_columns, scan, database)
+        if len(text) > MAX_STATEMENT_CHARS:
+            raise CatalogError(
+                f"prepared statement {name} is {len(text):,} characters, over Athena's "
+                f"{MAX_STATEMENT_CHARS:,}: ses_requests has too many columns"
+            )
+        statements[name] = text
+    return statements
+
+
+def create_prepared_statements(
+    athena: Any, workgroup: str, statements: dict[str, str]
+) -> list[str]:
+    """Create each prepared statement in the workgroup, or update it if it exists."""
+    for name, text in statements.items():
+        description = (
+            f"seslake: {PREPARED_STATEMENTS[name].split()[-1]} of the messages sent between two "
+            f"days, e.g. EXECUTE {name} USING DATE '2026-11-01', DATE '2026-11-30'"
+        )
+        fields = {
+            "StatementName": name,
+            "WorkGroup": workgroup,
+            "QueryStatement": text,
+            "Description": description,
+        }
+        try:
+            athena.create_prepared_statement(**fields)
+        except athena.exceptions.InvalidRequestException:
+            # It exists (a stack update, a load that changed ses_requests): replace its text.
+            athena.update_prepared_statement(**fields)
+    return list(statements)

@@ -171,12 +171,9 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _bounds(args: argparse.Namespace) -> Any:
-    from seslake.questions import Bounds, QuestionError
+    from seslake.questions import Bounds
 
-    bounds = Bounds.parse(args.since, args.until, args.window_days)
-    if bounds is not None and args.athena:
-        raise QuestionError("--since/--until run locally for now: ask Athena without them")
-    return bounds
+    return Bounds.parse(args.since, args.until, args.window_days)
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -189,7 +186,7 @@ def _engine(args: argparse.Namespace) -> Any:
         workgroup = args.workgroup or outputs.get("AthenaWorkGroup")
         if not database or not workgroup:
             raise AthenaError("--athena needs --stack, or --database and --workgroup")
-        return AthenaEngine(database, workgroup)
+        return AthenaEngine(database, workgroup, scan=bounds.scan() if bounds else None)
     from seslake.errors import LakeLocationError
     from seslake.lake import local_copy
     from seslake.local import LocalAthena

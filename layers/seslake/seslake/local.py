@@ -154,9 +154,7 @@ class LocalAthena:
         if files:
             partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
             listed = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in files)
-            source = (
-                f"'{events.as_posix()}/**/*.parquet'" if self.days is None else f"[{listed}]"
-            )
+            source = f"'{events.as_posix()}/**/*.parquet'" if self.days is None else f"[{listed}]"
             self.connection.execute(
                 f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
                 f"{source}, hive_partitioning = true, "

@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from .errors import SeslakeError
-from .views import View
+from .views import Scan, View
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAG = re.compile(r"^tag:([A-Za-z0-9_.:\-]+)$")
@@ -61,6 +61,10 @@ class Bounds:
     def scan_days(self) -> tuple[str, str]:
         """The `dt` partitions a bounded question reads."""
         return self.since.isoformat(), (self.until + timedelta(days=self.window_days)).isoformat()
+
+    def scan(self) -> Scan:
+        """The same days, as the base scan of an inlined question (for Athena)."""
+        return Scan.days(self.since, self.until + timedelta(days=self.window_days))
 
     def sent_filter(self) -> str:
         """The cohort: pairs sent from `since` to `until`."""

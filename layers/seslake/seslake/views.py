@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from .errors import SeslakeError
@@ -147,3 +148,115 @@ def expand(sql: str, request_columns: Iterable[str]) -> str:
         return "".join(parts)
 
     return _INTERNAL_MARKER.sub(listing, sql)
+
+
+#: The table every view reads SES events from: a bounded question narrows it at the scan.
+_EVENTS_TABLE = re.compile(r"\bses_events\b")
+_REQUESTS_TABLE = re.compile(r"\bses_requests\b")
+_WITH = re.compile(r"^\s*with\s", re.IGNORECASE)
+_PARAMETERS = "seslake_bounds"
+
+#: The views whose rows are (message, recipient) pairs with a sent_at: a bounded question with a
+#: cohort keeps only the pairs sent within it there, and so in every view over them.
+COHORT_VIEWS = ("message_status", "message_facts")
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Where a bounded question reads and what it counts.
+
+    `events` replaces the `ses_events` table in every view (a subquery naming the days read, the
+    table itself written `{table}`);
+    `sent`, if given, keeps the pairs of COHORT_VIEWS whose sent_at satisfies it; `prelude` holds
+    the common table expressions those two use.
+    """
+
+    events: str
+    sent: str | None = None
+    prelude: str = ""
+
+    @classmethod
+    def days(cls, first: date, last: date) -> Scan:
+        """The `dt` partitions from `first` to `last`, as literals: pruned at planning."""
+        return cls(
+            f"(select * from {{table}} where dt between '{first.isoformat()}' "
+            f"and '{last.isoformat()}')"
+        )
+
+    @classmethod
+    def parameters(cls, window_days: int) -> Scan:
+        """Two execution parameters, the first and last day of sending (DATE or 'YYYY-MM-DD'):
+        the pairs sent then, their events read until `window_days` after the last day.
+
+        Each `?` appears once, in a one-row table the scan joins: Trino replaces a join with a
+        one-row constant by a projection of its values (ReplaceJoinOverConstantWithProject), so
+        the `dt` bounds are constants when partitions are pruned."""
+        bounds = _PARAMETERS
+        return cls(
+            events=(
+                f"(select scanned.* from {{table}} as scanned cross join {bounds} "
+                f"where scanned.dt between cast({bounds}.since as varchar) "
+                f"and cast(cast(date_add('day', {int(window_days)}, {bounds}.until) as date) "
+                "as varchar))"
+            ),
+            sent=(
+                f"date(sent_at) between (select since from {bounds}) "
+                f"and (select until from {bounds})"
+            ),
+            prelude=f"{bounds} as (select cast(? as date) as since, cast(? as date) as until)",
+        )
+
+
+def _query_body(statement: str) -> str:
+    """What a `create or replace view` statement selects, comments removed."""
+    text = _COMMENT.sub(" ", statement)
+    match = _CREATE.match(text)
+    if match is None:
+        raise ViewError("a view statement must start with `create or replace view`")
+    return text[match.end() :].strip()
+
+
+def inline(
+    query: str,
+    views: Sequence[View],
+    request_columns: Iterable[str],
+    scan: Scan,
+    database: str | None = None,
+) -> str:
+    """`query` as one statement that carries the views it reads as common table expressions,
+    each reading `ses_events` through `scan`: the same view SQL, bounded at its base scan.
+
+    Athena has no parameterized views, so this is how a bounded question (a prepared statement,
+    or `--since` against Athena) reads only its days whatever the views stacked above the scan.
+    With `database`, the tables are named in it (a prepared statement runs in whatever database
+    the console has selected).
+    """
+    prefix = f'"{database}".' if database is not None else ""
+    if database is not None and not _IDENTIFIER.fullmatch(database):
+        raise ViewError(f"not a Glue database name: {database!r}")
+    events = scan.events.format(table=f"{prefix}ses_events")
+    columns = list(request_columns)
+    by_name = {v.name: v for v in views}
+    needed: set[str] = set()
+    pending = [n for n in by_name if re.search(rf"\b{n}\b", _COMMENT.sub(" ", query))]
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            pending.extend(references(by_name[name], by_name))
+    ctes = [scan.prelude] if scan.prelude else []
+    for view in dependency_order([by_name[n] for n in needed]):
+        body = _query_body(expand(view.sql, columns))
+        body = _EVENTS_TABLE.sub(lambda _: f"{events} as ses_events", body)
+        body = _REQUESTS_TABLE.sub(lambda _: f"{prefix}ses_requests", body)
+        if scan.sent is not None and view.name in COHORT_VIEWS:
+            body = f"select * from (\n{body}\n) as pairs where {scan.sent}"
+        ctes.append(f"{view.name} as (\n{body}\n)")
+    text = _EVENTS_TABLE.sub(lambda _: f"{events} as ses_events", query.strip().rstrip(";"))
+    text = _REQUESTS_TABLE.sub(lambda _: f"{prefix}ses_requests", text)
+    if not ctes:
+        return text
+    listed = ",\n".join(ctes)
+    if _WITH.match(text):
+        return f"with {listed},\n{_WITH.sub('', text, count=1)}"
+    return f"with {listed}\n{text}"

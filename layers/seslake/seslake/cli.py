@@ -199,7 +199,9 @@ def _engine(args: argparse.Namespace) -> Any:
     cache = _cache_dir() / args.lake[len("s3://") :] if args.lake.startswith("s3://") else None
     tables = (EVENTS_TABLE, REQUESTS_TABLE)
     folder = local_copy(args.lake, cache or Path(args.lake), tables, days=days)
-    return LocalAthena(folder, days=days)
+    return LocalAthena(
+        folder, days=days, notify=lambda note: print(f"seslake: {note}", file=sys.stderr)
+    )
 
 
 def _cache_dir() -> Path:

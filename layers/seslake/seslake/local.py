@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
@@ -35,6 +37,7 @@ from .errors import SeslakeError
 from .schema import (
     EVENT_COLUMNS,
     EVENT_PARTITIONS,
+    EVENT_SCHEMA,
     EVENTS_TABLE,
     REQUEST_KEY_COLUMNS,
     REQUESTS_TABLE,
@@ -105,6 +108,14 @@ def to_duckdb(sql: str) -> str:
     return trees[0].transform(_rewrite).sql(dialect="duckdb")
 
 
+#: DuckDB's error for a file lacking a column of the declared table.
+_OLDER_FILE = re.compile(r"schema mismatch|could not be found in file", re.IGNORECASE)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _parquet_files(folder: Path) -> bool:
     return folder.is_dir() and any(folder.rglob("*.parquet"))
 
@@ -127,25 +138,33 @@ class LocalAthena:
         views: Sequence[View] | None = None,
         materialize: bool = False,
         days: tuple[str, str] | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         """`materialize` reads the tables into memory once (fast repeated queries over a small
         lake); by default every query reads the Parquet files, as Athena does. `days` (first,
         last, YYYY-MM-DD) bounds ses_events to those `dt` partitions, at the scan: every view
-        then reads only them (a bounded question)."""
+        then reads only them (a bounded question). `notify` hears of slower paths taken
+        (files of an older version)."""
         self.lake = Path(lake)
         self.materialize = materialize
         self.days = days
+        self.notify = notify
+        self.union_by_name = False
+        self._scratch = tempfile.TemporaryDirectory(prefix="seslake-")
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("set TimeZone = 'UTC'")
         self.connection.execute("set integer_division = true")
         for macro in _MACROS:
             self.connection.execute(macro)
+        self.views = list(views) if views is not None else load_views()
         try:
             self._register_tables()
         except duckdb.Error as error:
-            first = str(error).splitlines()[0]
-            raise QueryError(f"cannot read the lake at {self.lake}: {first}") from error
-        self.views = list(views) if views is not None else load_views()
+            if not (self.materialize and _OLDER_FILE.search(str(error))):
+                first = str(error).splitlines()[0]
+                raise QueryError(f"cannot read the lake at {self.lake}: {first}") from error
+            self._read_older_files()  # materialized: the tables were read now, and failed
+            return
         self._create_views()
 
     def _register_tables(self) -> None:
@@ -153,12 +172,23 @@ class LocalAthena:
         files = self._event_files(events)
         if files:
             partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
-            listed = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in files)
-            source = f"'{events.as_posix()}/**/*.parquet'" if self.days is None else f"[{listed}]"
+            if self.days is None:
+                listed = [_quoted(events.as_posix() + "/*/*/*.parquet")]
+            else:
+                listed = [_quoted(f.as_posix()) for f in files]
+            if self.union_by_name:
+                # Every file's footer is read to learn its columns: the slow, general way.
+                options = "union_by_name = true"
+            else:
+                # The table is declared by the schema module: DuckDB binds the columns of an
+                # empty file written from it, listed first, and reads each file's own columns
+                # by name, with no other footer read at bind time.
+                listed.insert(0, _quoted(self._declared_events().as_posix()))
+                options = "union_by_name = false"
             self.connection.execute(
                 f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
-                f"{source}, hive_partitioning = true, "
-                f"hive_types = {{{partitions}}}, union_by_name = true)"
+                f"[{', '.join(listed)}], hive_partitioning = true, "
+                f"hive_types = {{{partitions}}}, {options})"
             )
         else:
             columns = [(c.name, c.glue) for c in (*EVENT_COLUMNS, *EVENT_PARTITIONS)]
@@ -201,6 +231,33 @@ class LocalAthena:
             for file in folder.glob("*.parquet")
         )
 
+    def _declared_events(self) -> Path:
+        """An empty Parquet file of ses_events' columns as the schema module declares them, in
+        a Hive folder of its own that filters on dt prune (it holds no row, so no partition it
+        names is ever seen)."""
+        folder = Path(self._scratch.name) / "event_type=declared" / "dt=0000-00-00"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "columns.parquet"
+        if not path.exists():
+            pq.write_table(EVENT_SCHEMA.empty_table(), path)
+        return path
+
+    def _read_older_files(self) -> None:
+        """Read every file by the columns its footer lists: some file lacks a column the schema
+        module declares (written by an older version), and is read with that column NULL."""
+        self.union_by_name = True
+        try:
+            self._register_tables()
+        except duckdb.Error as error:
+            first = str(error).splitlines()[0]
+            raise QueryError(f"cannot read the lake at {self.lake}: {first}") from error
+        self._create_views()
+        if self.notify is not None:
+            self.notify(
+                "some files of the lake were written by an older version (columns added since):"
+                " reading every file's columns, which is slower on a long history"
+            )
+
     @property
     def _kind(self) -> str:
         return "table" if self.materialize else "view"
@@ -224,7 +281,14 @@ class LocalAthena:
         try:
             return self.connection.sql(statement).to_arrow_table()
         except duckdb.Error as error:
+            if self.union_by_name or not _OLDER_FILE.search(str(error)):
+                raise QueryError(str(error).splitlines()[0]) from error
+        self._read_older_files()
+        try:
+            return self.connection.sql(statement).to_arrow_table()
+        except duckdb.Error as error:
             raise QueryError(str(error).splitlines()[0]) from error
 
     def close(self) -> None:
         self.connection.close()
+        self._scratch.cleanup()

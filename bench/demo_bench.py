@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from seslake.demo.run import run_demo
+from seslake_cli.demo.run import run_demo
 
 OUT = Path(__file__).resolve().parent / "out"
 

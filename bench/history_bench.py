@@ -26,7 +26,7 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "out"
 CHILD = """
 import sys, json, io, contextlib
-from seslake.cli import main
+from seslake_cli.commands import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(sys.argv[1:])
@@ -83,7 +83,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "seslake.cli",
+                "seslake_cli.commands",
                 "demo",
                 "--messages",
                 str(args.messages),
@@ -106,7 +106,7 @@ def main() -> None:
                 [
                     sys.executable,
                     "-m",
-                    "seslake.cli",
+                    "seslake_cli.commands",
                     "query",
                     f"select message_id from ses_events_unique where dt = '{first}' "
                     "and event_type = 'open' limit 1",

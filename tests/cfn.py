@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from seslake.template import ACCOUNT_ID, REGION, STACK_NAME, load_template
+from seslake_cli.stack import ACCOUNT_ID, REGION, STACK_NAME, load_template
 
 #: Every optional piece of the stack switched on, so every delivery path is in the template.
 ALL_ON = {

@@ -11,8 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-
-from seslake.template import LocalContext
+from seslake_cli.stack import LocalContext
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

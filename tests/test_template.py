@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seslake.template import load_template
+from seslake_cli.stack import load_template
+
 from tests.cfn import as_list, statements
 
 TEMPLATE: dict[str, Any] = load_template()

@@ -14,7 +14,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seslake.compaction import CompactionError, CompactionStats, compact_lake
+from seslake.compaction import CompactionStats, compact_lake
+from seslake.errors import CompactionError
 from seslake.lake import Lake, open_lake
 from seslake.sources import env_lake_uri
 from seslake.telemetry import NAMESPACE

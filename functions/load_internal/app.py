@@ -19,8 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seslake.catalog import create_views, merge_request_columns
-from seslake.errors import TriggerError
-from seslake.internal import InternalFileError, Source, load_internal, parse_types
+from seslake.errors import InternalFileError, TriggerError
+from seslake.internal import Source, load_internal, parse_types
 from seslake.lake import Lake, open_lake
 from seslake.sources import env_lake_uri, s3_objects
 from seslake.telemetry import NAMESPACE

@@ -11,9 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-
-from seslake.cli import main
-from seslake.template import stand_up
+from seslake_cli.commands import main
+from seslake_cli.stack import stand_up
 
 
 def queue_result(columns: list[tuple[str, str]], rows: list[list[str]]) -> None:

@@ -12,10 +12,9 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
-
-from seslake.demo.run import DemoResult, run_demo
-from seslake.demo.traffic import default_start, generate
-from seslake.template import load_template, stand_up
+from seslake_cli.demo.run import DemoResult, run_demo
+from seslake_cli.demo.traffic import default_start, generate
+from seslake_cli.stack import load_template, stand_up
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -19,12 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
-
-from seslake.compaction import CompactionError
-from seslake.invoke import SAMPLE_OBJECTS, _place_s3_objects
-from seslake.lake import open_lake
-from seslake.sources import ingest_lambda_event
-from seslake.template import (
+from seslake_cli.invoke import SAMPLE_OBJECTS, _place_s3_objects
+from seslake_cli.stack import (
     LocalContext,
     LocalStack,
     cloudformation_endpoint,
@@ -32,6 +28,10 @@ from seslake.template import (
     load_handler,
     stand_up,
 )
+
+from seslake.errors import CompactionError
+from seslake.lake import open_lake
+from seslake.sources import ingest_lambda_event
 from seslake.views import load_views
 from tests.conftest import load_event
 from tests.iam import MOTO_CONFIG, function_role, without

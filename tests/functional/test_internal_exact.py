@@ -10,10 +10,10 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from seslake_cli.commands import main
 
-from seslake.cli import main
-from seslake.errors import LakeLocationError
-from seslake.internal import InternalFileError, load_internal, parse_types
+from seslake.errors import InternalFileError, LakeLocationError
+from seslake.internal import load_internal, parse_types
 from seslake.lake import local_copy, open_lake
 from tests.conftest import SES
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seslake_cli.engines.local import LocalAthena
 
-from seslake.local import LocalAthena
 from tests.sql.builder import LakeBuilder
 
 GOOGLE_MX = "250 2.0.0 OK  1700000000 x12si1234567qkl.123 - gsmtp"
@@ -156,7 +156,7 @@ def test_summary_by_provider_and_tenant_on_the_command_line(
 ) -> None:
     import json
 
-    from seslake.cli import main
+    from seslake_cli.commands import main
 
     for column, expected in (
         ("mailbox_provider", {"apple": 3, "google": 3, "microsoft": 5, "other": 7, "yahoo": 4}),

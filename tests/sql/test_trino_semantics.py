@@ -1,8 +1,8 @@
 """Golden tests: Athena (Trino) answers that a plain DuckDB translation would get wrong.
 
 Each expected value is what Athena engine v3 returns, per the Trino function reference. The
-local engine (seslake.local) must give the same; where the trap is real, the test also shows
-that sqlglot's translation alone answers differently.
+local engine (seslake_cli.engines.local) must give the same; where the trap is real, the test
+also shows that sqlglot's translation alone answers differently.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 import sqlglot
+from seslake_cli.engines.local import LocalAthena
 
-from seslake.local import LocalAthena
 from tests.sql.builder import LakeBuilder
 
 
@@ -242,7 +242,7 @@ def test_concatenating_null_is_null(athena: LocalAthena, sql: str) -> None:
 
 
 def test_unknown_sql_is_a_clear_error(athena: LocalAthena, tmp_path: Path) -> None:
-    from seslake.local import QueryError
+    from seslake_cli.errors import QueryError
 
     with pytest.raises(QueryError, match="nope"):
         athena.query("select * from nope")

@@ -16,9 +16,10 @@ import orjson
 import pytest
 
 from seslake import stream
+from seslake.errors import InflationError
 from seslake.ingest import MAX_QUARANTINED_PAYLOAD, Ingestor
 from seslake.lake import LocalLake
-from seslake.stream import CHUNK_SIZE, InflationError, decompressed, split_json
+from seslake.stream import CHUNK_SIZE, decompressed, split_json
 from tests.conftest import SES, read_events, read_quarantine
 
 RECORD = orjson.dumps(json.loads((SES / "publishing" / "delivery.json").read_text()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seslake.errors import BadRecord
+from seslake.errors import BadRecordError
 from seslake.timestamps import iso_ms, to_epoch_ms, utc_day
 
 BASE = 1_444_831_245_000  # 2015-10-14T14:00:45Z
@@ -33,7 +33,7 @@ def test_forms(text: str, expected: int) -> None:
 
 @pytest.mark.parametrize("bad", ["", "yesterday", "2015-13-45T00:00:00Z", None, 1444831245])
 def test_bad_values_name_the_field(bad: object) -> None:
-    with pytest.raises(BadRecord, match="bounce.timestamp"):
+    with pytest.raises(BadRecordError, match="bounce.timestamp"):
         to_epoch_ms(bad, "bounce.timestamp")
 
 
@@ -42,7 +42,7 @@ def test_bad_values_name_the_field(bad: object) -> None:
 )
 def test_instants_outside_the_calendar_once_in_utc_are_bad_records(text: str) -> None:
     """Valid ISO 8601, but year 0 or 10000 in UTC: no partition day, no Athena timestamp."""
-    with pytest.raises(BadRecord, match="delivery.timestamp: .* out of range"):
+    with pytest.raises(BadRecordError, match="delivery.timestamp: .* out of range"):
         to_epoch_ms(text, "delivery.timestamp")
 
 

@@ -12,16 +12,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from .errors import SeslakeError
+from .errors import CatalogError
 from .schema import REQUESTS_TABLE
 from .views import Scan, View, inline
 
 #: Athena states after which a query will not change again.
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
-
-
-class CatalogError(SeslakeError):
-    """Athena or Glue refused a statement; the message says which and why."""
 
 
 def glue_type(arrow_type: pa.DataType) -> str:

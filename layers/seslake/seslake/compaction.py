@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from .errors import LakeWriteError, SeslakeError
+from .errors import CompactionError, LakeWriteError, UnreadableFileError
 from .lake import Lake
 from .schema import EVENT_SCHEMA, EVENTS_TABLE
 
@@ -64,10 +64,6 @@ COMPACTED = "compacted-"
 CORRUPT_PREFIX = "corrupt/"
 _RUN = re.compile(rf"^{COMPACTED}([0-9a-f]+)-\d+\.parquet$")
 _PARTITION = re.compile(rf"^{EVENTS_TABLE}/event_type=([^/]+)/dt=(\d{{4}}-\d{{2}}-\d{{2}})/[^/]+$")
-
-
-class CompactionError(SeslakeError):
-    """The rewritten files did not hold exactly the input rows: the inputs were kept."""
 
 
 @dataclass
@@ -107,10 +103,6 @@ def needs_compaction(files: list[tuple[str, int]]) -> bool:
             return True
         runs.add(match.group(1))
     return len(runs) > 1
-
-
-class UnreadableFileError(CompactionError):
-    """A file of the table is not Parquet that can be read."""
 
 
 def _read(lake: Lake, key: str) -> pa.Table:

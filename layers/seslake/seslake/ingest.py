@@ -21,13 +21,15 @@ from typing import Any
 import orjson
 
 from seslake.envelopes import Leaf, unwrap
-from seslake.errors import BadRecord
+from seslake.errors import BadRecordError
 from seslake.lake import Lake
 from seslake.normalize import normalize
 from seslake.schema import EVENT_COLUMN_NAMES, FIRST_EVENT_DAY, MAX_FUTURE_MS
-from seslake.stream import InflationError, split_json
+from seslake.stream import split_json
 from seslake.timestamps import iso_ms, to_epoch_ms
 from seslake.writer import LakeWriter, Written
+
+from .errors import InflationError
 
 _I_BOUNCE_TYPE = EVENT_COLUMN_NAMES.index("bounce_type")
 _I_BOUNCE_SUBTYPE = EVENT_COLUMN_NAMES.index("bounce_subtype")
@@ -196,7 +198,7 @@ class Ingestor:
             return
         try:
             event_type, rows = normalize(leaf.record, leaf.origin, self.ingested_at, leaf.raw)
-        except BadRecord as exc:
+        except BadRecordError as exc:
             self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, str(exc)), line)
             return
         except Exception as exc:  # a record normalize did not foresee: keep it, keep going

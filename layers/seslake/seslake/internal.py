@@ -34,8 +34,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .catalog import CatalogError, glue_type
-from .errors import BadRecord, SeslakeError
+from .catalog import glue_type
+from .errors import BadRecordError, CatalogError, InternalFileError
 from .lake import Lake, parquet_schema
 from .normalize import bare_address
 from .schema import REQUEST_KEY_COLUMNS, REQUESTS_TABLE
@@ -62,10 +62,6 @@ DECLARABLE_TYPES = {
 }
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _BOOLEANS = {"true": True, "false": False}
-
-
-class InternalFileError(SeslakeError):
-    """An internal data file cannot be loaded as a whole (format, columns)."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +240,7 @@ def _timestamp_column(values: pa.ChunkedArray, path: Path) -> tuple[pa.Array, di
             continue
         try:
             out.append(to_epoch_ms(str(value).strip(), "request_time"))
-        except BadRecord as error:
+        except BadRecordError as error:
             bad[index] = str(error)
             out.append(None)
     return pa.array(out, pa.timestamp("ms")), bad

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from seslake.errors import BadRecord, NotSesEvent, UnknownEventType
+from seslake.errors import BadRecordError, NotSesEventError, UnknownEventTypeError
 from seslake.schema import EVENT_COLUMN_NAMES
 from seslake.timestamps import to_epoch_ms, utc_day
 
@@ -89,32 +89,34 @@ def event_type_of(record: Record) -> tuple[str, str]:
         event_type = EVENT_TYPE_NAMES.get(name) if isinstance(name, str) else None
         if event_type is None and not isinstance(record.get("mail"), dict):
             # Not mail at all: a CloudTrail record (AwsApiCall), an SMS event (TEXT_SUCCESSFUL)
-            raise NotSesEvent(f"not an SES sending event: eventType {name!r} without a mail object")
+            raise NotSesEventError(
+                f"not an SES sending event: eventType {name!r} without a mail object"
+            )
         if event_type is None:  # a mail event of a type SES added since
-            raise UnknownEventType(f"unknown SES eventType {name!r}")
+            raise UnknownEventTypeError(f"unknown SES eventType {name!r}")
         return event_type, "event_publishing"
     name = record.get("notificationType")
     if isinstance(name, str) and name in NOTIFICATION_TYPE_NAMES:
         return NOTIFICATION_TYPE_NAMES[name], "notification"
     if isinstance(name, str) and name in _NOT_SENDING:
-        raise NotSesEvent(f"not an SES sending event: {_NOT_SENDING[name]}")
-    raise UnknownEventType(f"unknown SES notificationType {name!r}")
+        raise NotSesEventError(f"not an SES sending event: {_NOT_SENDING[name]}")
+    raise UnknownEventTypeError(f"unknown SES notificationType {name!r}")
 
 
 def normalize(
     record: Record, origin: str, ingested_at: int, raw: str | None = None
 ) -> tuple[str, list[tuple[str, Row]]]:
-    """(event_type, rows with their `dt` partition) of one SES record; BadRecord says why not.
+    """(event_type, rows with their `dt` partition) of one SES record; BadRecordError says why not.
 
     A row is a list of values in the order of `schema.EVENT_COLUMNS`. `raw` is the record's
     compact JSON text when the caller already has it (it is serialized otherwise)."""
     event_type, source_format = event_type_of(record)
     mail = record.get("mail")
     if not isinstance(mail, dict):
-        raise BadRecord(f"{event_type} record without a 'mail' object")
+        raise BadRecordError(f"{event_type} record without a 'mail' object")
     message_id = mail.get("messageId")
     if not isinstance(message_id, str) or not message_id:
-        raise BadRecord(f"{event_type} record without mail.messageId")
+        raise BadRecordError(f"{event_type} record without mail.messageId")
     sent_at = to_epoch_ms(mail.get("timestamp"), "mail.timestamp")
     destination = _addresses(mail.get("destination"), "mail.destination")
 
@@ -123,12 +125,12 @@ def normalize(
     if payload is None and event_type == "send":
         payload = {}
     if not isinstance(payload, dict):
-        raise BadRecord(f"{event_type} record without a '{key}' object")
+        raise BadRecordError(f"{event_type} record without a '{key}' object")
     recipients, shared, per_recipient, event_at, discriminator = _PARSERS[event_type](
         payload, mail, destination, sent_at
     )
     if not recipients:
-        raise BadRecord(f"{event_type} record for message {message_id} names no recipient")
+        raise BadRecordError(f"{event_type} record for message {message_id} names no recipient")
 
     tags = _tags(mail.get("tags"), "mail.tags")
     common: Row = [None] * _NCOLS
@@ -299,7 +301,9 @@ def _subscription(payload: Record, mail: Record, destination: list[str], sent_at
     prefs = prefs if isinstance(prefs, dict) else {}
     unsubscribe_all = prefs.get("unsubscribeAll")
     if unsubscribe_all is not None and not isinstance(unsubscribe_all, bool):
-        raise BadRecord(f"subscription.newTopicPreferences.unsubscribeAll: {unsubscribe_all!r}")
+        raise BadRecordError(
+            f"subscription.newTopicPreferences.unsubscribeAll: {unsubscribe_all!r}"
+        )
     topics: dict[str, str] = {}
     for item in _objects(
         prefs.get("topicSubscriptionStatus") or [],
@@ -344,19 +348,19 @@ def bare_address(value: str) -> str:
 
 def _address(value: object, field: str) -> str:
     if not isinstance(value, str) or not (address := bare_address(value)):
-        raise BadRecord(f"{field}: expected an email address, got {value!r}")
+        raise BadRecordError(f"{field}: expected an email address, got {value!r}")
     return address
 
 
 def _addresses(value: object, field: str) -> list[str]:
     if not isinstance(value, list):
-        raise BadRecord(f"{field}: expected a list of addresses, got {type(value).__name__}")
+        raise BadRecordError(f"{field}: expected a list of addresses, got {type(value).__name__}")
     return [_address(v, f"{field}[]") for v in value]
 
 
 def _objects(value: object, field: str) -> list[Record]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise BadRecord(f"{field}: expected a list of objects")
+        raise BadRecordError(f"{field}: expected a list of objects")
     return value
 
 
@@ -371,13 +375,13 @@ def _integer(value: object, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise BadRecord(f"{field}: expected a number, got {value!r}")
+        raise BadRecordError(f"{field}: expected a number, got {value!r}")
     try:
         number = int(value)
     except ValueError:
-        raise BadRecord(f"{field}: expected a number, got {value!r}") from None
+        raise BadRecordError(f"{field}: expected a number, got {value!r}") from None
     if not -(1 << 63) <= number < 1 << 63:
-        raise BadRecord(f"{field}: out of range for a 64-bit integer: {value!r}")
+        raise BadRecordError(f"{field}: out of range for a 64-bit integer: {value!r}")
     return number
 
 
@@ -385,7 +389,7 @@ def _tags(value: object, field: str) -> dict[str, list[str]] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise BadRecord(f"{field}: expected an object of tag lists")
+        raise BadRecordError(f"{field}: expected an object of tag lists")
     if _is_tag_lists(value):
         return value  # the shape SES documents: nothing to convert
     tags: dict[str, list[str]] = {}

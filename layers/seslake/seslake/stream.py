@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import orjson
 
+from .errors import InflationError
+
 CHUNK_SIZE = 1 << 20
 #: A line without a newline longer than this is consumed value by value as it grows.
 LONG_LINE = 1 << 20
@@ -48,10 +50,6 @@ _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _SPACE = b" \t\r\n"
 _TRAILING = "unexpected content after document"
 _EOF = "unexpected end of data"
-
-
-class InflationError(zlib.error):
-    """A gzip stream inflating far beyond what SES records compress to (a decompression bomb)."""
 
 
 class _Failure(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from seslake.errors import BadRecord
+from seslake.errors import BadRecordError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -28,9 +28,9 @@ _MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _
 
 
 def to_epoch_ms(value: object, field: str) -> int:
-    """Parse an SES timestamp into epoch milliseconds (UTC); BadRecord names the field."""
+    """Parse an SES timestamp into epoch milliseconds (UTC); BadRecordError names the field."""
     if not isinstance(value, str) or not value:
-        raise BadRecord(f"{field}: expected an ISO 8601 timestamp, got {value!r}")
+        raise BadRecordError(f"{field}: expected an ISO 8601 timestamp, got {value!r}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -39,14 +39,14 @@ def to_epoch_ms(value: object, field: str) -> int:
         parsed = parsed.replace(tzinfo=UTC)
     epoch_ms: int = (parsed - _EPOCH) // _MS
     if not _MIN_MS <= epoch_ms <= _MAX_MS:
-        raise BadRecord(f"{field}: {value!r} is out of range once in UTC (years 1 to 9999)")
+        raise BadRecordError(f"{field}: {value!r} is out of range once in UTC (years 1 to 9999)")
     return epoch_ms
 
 
 def _parse_loose(value: str, field: str) -> datetime:
     m = _LOOSE.match(value.strip())
     if m is None:
-        raise BadRecord(f"{field}: not an ISO 8601 timestamp: {value!r}")
+        raise BadRecordError(f"{field}: not an ISO 8601 timestamp: {value!r}")
     day, clock, fraction, offset = m.groups()
     text = f"{day}T{clock}"
     if fraction:
@@ -57,7 +57,7 @@ def _parse_loose(value: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise BadRecord(f"{field}: not a valid timestamp: {value!r} ({exc})") from None
+        raise BadRecordError(f"{field}: not a valid timestamp: {value!r} ({exc})") from None
     return parsed if offset and offset not in ("Z", "z") else parsed.replace(tzinfo=UTC)
 
 

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .errors import SeslakeError
+from .errors import ViewError
 
-#: Where the view files live in a checkout (the layer and the package carry a copy).
-_CANDIDATES = (
-    Path(__file__).resolve().parent / "sql" / "views",  # a link to athena/, in the layer
-    Path(__file__).resolve().parents[3] / "athena" / "views",
-)
+#: Where the view files live: athena/views, linked into the package as sql/ (the layer and the
+#: wheel carry a copy of its files).
+_VIEWS = Path(__file__).resolve().parent / "sql" / "views"
 
 #: Marks where the company's own ses_requests columns go in a view: `/* seslake:internal-columns
 #: <alias> */`. The file is valid SQL as written; creating the view lists the extra columns there.
@@ -39,10 +37,6 @@ KNOWN_REQUEST_COLUMNS = (
     "loaded_at",
     "loaded_from",
 )
-
-
-class ViewError(SeslakeError):
-    """A view file is malformed, or the views depend on each other in a cycle."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +67,9 @@ class View:
 
 def views_dir() -> Path:
     """The athena/views folder of this installation."""
-    for candidate in _CANDIDATES:
-        if candidate.is_dir():
-            return candidate.resolve()
-    raise ViewError("athena/views not found next to the seslake package")
+    if _VIEWS.is_dir():
+        return _VIEWS.resolve()
+    raise ViewError(f"the view files are missing: {_VIEWS} is not a folder")
 
 
 def load_views(directory: Path | None = None) -> list[View]:

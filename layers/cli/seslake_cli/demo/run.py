@@ -22,12 +22,13 @@ from typing import Any
 
 import orjson
 
-from ..lake import S3Lake, local_copy
-from ..local import LocalAthena
+from seslake.lake import S3Lake, local_copy
+from seslake.schema import EVENTS_TABLE, REQUESTS_TABLE
+
+from ..engines.local import LocalAthena
 from ..output import render
 from ..questions import quote
-from ..schema import EVENTS_TABLE, REQUESTS_TABLE
-from ..template import REGION, LocalContext, LocalStack, environment, load_handler, stand_up
+from ..stack import REGION, LocalContext, LocalStack, environment, load_handler, stand_up
 from .traffic import FLAGS, Traffic, generate
 
 #: SES records that take the whole moto path (SNS publish, SQS receive and delete). moto's SNS

@@ -15,11 +15,11 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from .template import (
+from .errors import TemplateError
+from .stack import (
     ROOT,
     LocalContext,
     LocalStack,
-    TemplateError,
     cloudformation_endpoint,
     environment,
     load_handler,

@@ -33,8 +33,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from .errors import SeslakeError
-from .schema import (
+from seslake.schema import (
     EVENT_COLUMNS,
     EVENT_PARTITIONS,
     EVENT_SCHEMA,
@@ -42,7 +41,9 @@ from .schema import (
     REQUEST_KEY_COLUMNS,
     REQUESTS_TABLE,
 )
-from .views import View, load_views
+from seslake.views import View, load_views
+
+from ..errors import QueryError
 
 #: Glue/Athena column types as DuckDB types, for tables of a lake that has no files yet.
 _DUCKDB_TYPES = {
@@ -63,10 +64,6 @@ _MACROS = (
         case when json_type(doc, path) in ('OBJECT', 'ARRAY') then null
              else json_extract_string(doc, path) end""",
 )
-
-
-class QueryError(SeslakeError):
-    """A query could not be translated or run."""
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:

@@ -23,9 +23,11 @@ from typing import Any
 
 import yaml
 
-from .errors import SeslakeError
+from .errors import TemplateError
 
-ROOT = Path(__file__).resolve().parents[3]
+#: The project files the stack on moto is made of: template.yaml, functions/ and events/, linked
+#: into the package (and copied into its wheel), so an installed `seslake` has them too.
+ROOT = Path(__file__).resolve().parent / "data"
 TEMPLATE = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -33,10 +35,6 @@ STACK_NAME = "seslake"
 
 
 _NO_VALUE = object()  # AWS::NoValue: the property is left out
-
-
-class TemplateError(SeslakeError):
-    """template.yaml uses something this local stand-in cannot resolve."""
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -14,15 +14,12 @@ from datetime import date, timedelta
 import sqlglot
 from sqlglot import exp
 
-from .errors import SeslakeError
-from .views import Scan, View
+from seslake.views import Scan, View
+
+from .errors import QuestionError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAG = re.compile(r"^tag:([A-Za-z0-9_.:\-]+)$")
-
-
-class QuestionError(SeslakeError):
-    """A question cannot be asked as given (unknown column, bad name)."""
 
 
 #: Days after the last day of sending whose events still count for a bounded question (opens,

@@ -171,7 +171,7 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _bounds(args: argparse.Namespace) -> Any:
-    from seslake.questions import Bounds
+    from seslake_cli.questions import Bounds
 
     return Bounds.parse(args.since, args.until, args.window_days)
 
@@ -179,7 +179,8 @@ def _bounds(args: argparse.Namespace) -> Any:
 def _engine(args: argparse.Namespace) -> Any:
     bounds = _bounds(args)
     if args.athena:
-        from seslake.athena import AthenaEngine, AthenaError, stack_outputs
+        from seslake_cli.engines.athena import AthenaEngine, stack_outputs
+        from seslake_cli.errors import AthenaError
 
         outputs = stack_outputs(args.stack) if args.stack else {}
         database = args.database or outputs.get("GlueDatabase")
@@ -189,8 +190,8 @@ def _engine(args: argparse.Namespace) -> Any:
         return AthenaEngine(database, workgroup, scan=bounds.scan() if bounds else None)
     from seslake.errors import LakeLocationError
     from seslake.lake import local_copy
-    from seslake.local import LocalAthena
     from seslake.schema import EVENTS_TABLE, REQUESTS_TABLE
+    from seslake_cli.engines.local import LocalAthena
 
     if not args.lake.startswith("s3://") and not Path(args.lake).is_dir():
         # A typo in --lake must not answer 0 rows as if the lake were empty.
@@ -237,7 +238,7 @@ def _run(
     args: argparse.Namespace, sql: str | Callable[[Any], str], empty: str | None = None
 ) -> int:
     """Run the query and print the result; with `empty`, no row is an error saying so."""
-    from seslake.output import render
+    from seslake_cli.output import render
 
     engine = _engine(args)
     try:
@@ -268,7 +269,7 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from seslake.questions import summary_sql
+    from seslake_cli.questions import summary_sql
 
     by = [c.strip() for c in args.by.split(",") if c.strip()]
 
@@ -282,7 +283,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _journey(args: argparse.Namespace) -> int:
-    from seslake.questions import journey_sql
+    from seslake_cli.questions import journey_sql
 
     who = f" to {args.recipient}" if args.recipient else ""
     return _run(
@@ -316,7 +317,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from seslake.demo.run import run_demo
+    from seslake_cli.demo.run import run_demo
 
     if args.messages < 1:
         raise SystemExit("seslake: --messages must be at least 1")
@@ -334,7 +335,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from seslake.invoke import invoke
+    from seslake_cli.invoke import invoke
 
     event = Path(args.event)
     if not event.is_file():

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from ..local import LocalAthena
+from ..engines.local import LocalAthena
 
 _QUERIES = {
     "funnel": """

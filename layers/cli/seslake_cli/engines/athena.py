@@ -10,13 +10,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from .errors import SeslakeError
-from .schema import REQUESTS_TABLE
-from .views import Scan, View, inline, load_views
+from seslake.schema import REQUESTS_TABLE
+from seslake.views import Scan, View, inline, load_views
 
-
-class AthenaError(SeslakeError):
-    """Athena or the stack could not answer."""
+from ..errors import AthenaError
 
 
 def stack_outputs(stack: str, session: Any = None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-SAMPLES = Path(__file__).resolve().parents[4] / "events" / "ses" / "publishing"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "events" / "ses" / "publishing"
 _TEMPLATES = {
     "Send": "send.json",
     "Delivery": "delivery.json",

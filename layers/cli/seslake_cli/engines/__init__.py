@@ -1,0 +1,1 @@
+"""Query engines: DuckDB over a local lake, and a deployed stack's Athena."""

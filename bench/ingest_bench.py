@@ -98,7 +98,7 @@ def encode_seconds(lake: Path) -> float:
 
 def stage_seconds(payloads: list[bytes]) -> dict[str, float]:
     """Each stage of the core on its own: envelopes (parsing included), normalize, rows to Arrow."""
-    from seslake.envelopes import Leaf, unwrap
+    from seslake.envelopes import Leaf, Unit, unwrap
     from seslake.normalize import normalize
     from seslake.writer import rows_to_table
 
@@ -106,7 +106,9 @@ def stage_seconds(payloads: list[bytes]) -> dict[str, float]:
     rows: list[list[object]] = []
 
     def peel(number: int) -> None:
-        leaves[:] = [leaf for p in payloads for leaf in unwrap(orjson.loads(p), p, "b", "b", p)]
+        leaves[:] = [
+            leaf for p in payloads for leaf in unwrap(orjson.loads(p), Unit(p, "b", "b"), p)
+        ]
 
     def rowify(number: int) -> None:
         records = [(leaf.record, leaf.raw) for leaf in leaves if leaf.record is not None]

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+
 from seslake_cli.stack import LocalContext
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-from seslake_cli.stack import ACCOUNT_ID, REGION, LocalStack, environment
 
+from seslake_cli.stack import ACCOUNT_ID, REGION, LocalStack, environment
 from tests.cfn import target_of, translate
 
 #: moto's configuration for these tests: the AWS managed policies exist, as in an account.

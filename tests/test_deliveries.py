@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from seslake_cli.stack import load_template
 
+from seslake_cli.stack import load_template
 from tests.cfn import ALL_ON, translate
 from tests.deliveries import problems
 

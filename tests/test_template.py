@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from seslake_cli.stack import load_template
-
 from tests.cfn import as_list, statements
 
 TEMPLATE: dict[str, Any] = load_template()
@@ -231,7 +230,7 @@ def test_alarms_read_only_metrics_the_code_emits() -> None:
 
 
 def test_eventbridge_rule_takes_every_ses_email_event_into_the_queue_only_when_asked() -> None:
-    from seslake.envelopes import EVENTBRIDGE_DETAIL_TYPES
+    from seslake.schema import EVENTBRIDGE_DETAIL_TYPES
 
     rule = RESOURCES["SesEventBridgeRule"]
     assert rule["Condition"] == "WithEventBridge"

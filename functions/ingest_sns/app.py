@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from seslake.envelopes import sqs_retry_key
 from seslake.errors import LakeWriteError
 from seslake.lake import Lake, open_lake
 from seslake.sources import env_lake_uri, ingest_lambda_event
@@ -45,7 +46,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return stats.as_dict()
 
     def record_handler(record: SQSRecord) -> None:
-        error = stats.failed.get(f"sqs:{record.message_id}")
+        error = stats.failed.get(sqs_retry_key(record.message_id))
         if error is not None:
             raise LakeWriteError(error)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from seslake_cli.commands import main
 from seslake_cli.stack import stand_up
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import boto3
 import pytest
 import sqlglot
-from seslake_cli.commands import main
-from seslake_cli.engines.local import LocalAthena, to_duckdb
-from seslake_cli.questions import Bounds, summary_sql
 
 from seslake.catalog import PREPARED_STATEMENTS, WINDOW_DAYS, prepared_statements
 from seslake.errors import ViewError
 from seslake.lake import S3Lake, local_copy
 from seslake.views import inline, load_views
+from seslake_cli.commands import main
+from seslake_cli.engines.local import LocalAthena, to_duckdb
+from seslake_cli.questions import Bounds, summary_sql
 from tests.sql.builder import LakeBuilder
 
 

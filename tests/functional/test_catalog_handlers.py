@@ -16,11 +16,11 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from seslake_cli.stack import cloudformation_endpoint, load_handler
 
 from seslake.catalog import PREPARED_STATEMENTS, create_prepared_statements
 from seslake.schema import REQUEST_KEY_COLUMNS, glue_columns
 from seslake.views import load_views
+from seslake_cli.stack import cloudformation_endpoint, load_handler
 from tests.conftest import EVENTS, load_event
 
 DATABASE = "seslake"

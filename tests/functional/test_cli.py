@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from seslake_cli.commands import main
 
+from seslake_cli.commands import main
 from tests.conftest import ROOT, SES, read_events
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from seslake_cli.commands import main
 
+from seslake_cli.commands import main
 from tests.sql.builder import LakeBuilder
 from tests.sql.conftest import build_scenario
 

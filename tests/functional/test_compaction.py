@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
-from seslake_cli.stack import load_handler
 
 from seslake.compaction import COMPACTED, compact_lake
 from seslake.ingest import Ingestor
 from seslake.lake import S3Lake
+from seslake_cli.stack import load_handler
 from tests.conftest import load_event
 from tests.sql.builder import LakeBuilder
 

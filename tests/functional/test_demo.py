@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import pyarrow.parquet as pq
 import pytest
+
 from seslake_cli.demo.run import DemoResult, run_demo
 from seslake_cli.demo.traffic import default_start, generate
 from seslake_cli.stack import load_template, stand_up

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from seslake_cli.stack import load_handler
 
 from seslake.errors import LakeWriteError, TriggerError
+from seslake_cli.stack import load_handler
 from tests.conftest import ROOT, SES, load_event, read_events, read_quarantine
 
 BUCKET = "seslake-local"

@@ -19,6 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
+
+from seslake.errors import CompactionError
+from seslake.lake import open_lake
+from seslake.sources import ingest_lambda_event
+from seslake.views import load_views
 from seslake_cli.invoke import SAMPLE_OBJECTS, _place_s3_objects
 from seslake_cli.stack import (
     LocalContext,
@@ -28,11 +33,6 @@ from seslake_cli.stack import (
     load_handler,
     stand_up,
 )
-
-from seslake.errors import CompactionError
-from seslake.lake import open_lake
-from seslake.sources import ingest_lambda_event
-from seslake.views import load_views
 from tests.conftest import load_event
 from tests.iam import MOTO_CONFIG, function_role, without
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-from seslake_cli.stack import load_handler
 
 from seslake.lake import LocalLake
 from seslake.sources import ingest_files
+from seslake_cli.stack import load_handler
 from tests.conftest import load_event, read_events, read_quarantine
 
 SAMPLE = "ingest_sns/sqs-raw-delivery.json"

@@ -10,11 +10,11 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from seslake_cli.commands import main
 
 from seslake.errors import InternalFileError, LakeLocationError
 from seslake.internal import load_internal, parse_types
 from seslake.lake import local_copy, open_lake
+from seslake_cli.commands import main
 from tests.conftest import SES
 
 SENT = "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000"  # publishing/send.json

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+
 from seslake_cli.commands import main
 from seslake_cli.invoke import function_names
 from seslake_cli.stack import load_template
-
 from tests.conftest import EVENTS
 
 FUNCTIONS = function_names(load_template())

@@ -13,8 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
-from seslake_cli.stack import REGION, LocalContext, LocalStack, environment, load_handler, stand_up
 
+from seslake_cli.stack import REGION, LocalContext, LocalStack, environment, load_handler, stand_up
 from tests.conftest import SES
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from seslake_cli.engines.local import LocalAthena
 
 from seslake.ingest import Ingestor
 from seslake.internal import load_internal
 from seslake.lake import LocalLake
+from seslake_cli.engines.local import LocalAthena
 
 #: A person's mail client (what opens and clicks carry unless a test says otherwise).
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)"

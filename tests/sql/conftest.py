@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from seslake_cli.engines.local import LocalAthena
 
+from seslake_cli.engines.local import LocalAthena
 from tests.sql.builder import LakeBuilder
 
 

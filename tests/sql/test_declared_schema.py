@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from seslake_cli.engines.local import LocalAthena
 from seslake_cli.errors import QueryError
-
 from tests.sql.builder import LakeBuilder
 
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from seslake_cli.engines.local import LocalAthena
 
+from seslake_cli.engines.local import LocalAthena
 from tests.sql.builder import BROWSER, LakeBuilder
 
 APPLE = "Mozilla/5.0"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seslake_cli.engines.local import LocalAthena
 
+from seslake_cli.engines.local import LocalAthena
 from tests.sql.builder import LakeBuilder
 
 GOOGLE_MX = "250 2.0.0 OK  1700000000 x12si1234567qkl.123 - gsmtp"

@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 import sqlglot
-from seslake_cli.engines.local import LocalAthena
 
+from seslake_cli.engines.local import LocalAthena
 from tests.sql.builder import LakeBuilder
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from seslake_cli.engines.local import LocalAthena
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from seslake.errors import ViewError
 from seslake.schema import EVENT_COLUMNS, EVENT_PARTITIONS
 from seslake.views import View, dependency_order, expand, load_views, views_dir
+from seslake_cli.engines.local import LocalAthena
 
 VIEWS = load_views()
 NAMES = [v.name for v in VIEWS]

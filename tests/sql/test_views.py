@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from seslake_cli.engines.local import LocalAthena
 
+from seslake_cli.engines.local import LocalAthena
 from tests.sql.builder import BROWSER, LakeBuilder
 
 

@@ -90,9 +90,8 @@ def test_events_athena_could_never_read_are_quarantined(
 
 
 def test_the_first_day_is_the_projections_first_day() -> None:
-    from seslake_cli.stack import load_template
-
     from seslake.schema import FIRST_EVENT_DAY
+    from seslake_cli.stack import load_template
 
     table = load_template()["Resources"]["SesEventsTable"]["Properties"]["TableInput"]
     assert table["Parameters"]["projection.dt.range"] == f"{FIRST_EVENT_DAY},NOW+1DAYS"

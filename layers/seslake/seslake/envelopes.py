@@ -15,45 +15,57 @@ from typing import Any
 
 import orjson
 
-#: EventBridge detail-type of SES email events -> the eventType of the record in `detail`.
-EVENTBRIDGE_DETAIL_TYPES: dict[str, str] = {
-    "Email Sent": "Send",
-    "Email Delivered": "Delivery",
-    "Email Bounced": "Bounce",
-    "Email Complaint Received": "Complaint",
-    "Email Rejected": "Reject",
-    "Email Opened": "Open",
-    "Email Clicked": "Click",
-    "Email Rendering Failed": "Rendering Failure",
-    "Email Delivery Delayed": "DeliveryDelay",
-    "Email Subscribed": "Subscription",
-}
+from seslake.schema import EVENTBRIDGE_DETAIL_TYPES
+
 _SNS_TYPES = {"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"}
 _MAX_DEPTH = 6
 
 
-@dataclass(slots=True)
-class Leaf:
-    """An SES record found in a payload (`error` is None), or why a unit holds none.
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """The smallest retryable piece of input a record came from: an SQS body, an SNS message, a
+    line of a file. `text` is its original bytes (what quarantine keeps), `origin` where it came
+    from (for people), `identity` what names the output files it goes to: stable across
+    retries, and for an SQS message its retry key (`sqs_retry_key`)."""
 
-    `unit` is the original text of the smallest retryable unit it came from (an SQS body, an
-    SNS message, a line of a file): what goes to quarantine. `origin` is where it came from,
-    `identity` what names the output files (stable across retries)."""
-
-    record: dict[str, Any] | None
+    text: bytes | str
     origin: str
     identity: str
-    unit: bytes | str
+
+    def item(self, index: int, text: bytes | str) -> Unit:
+        """The `index`-th item of this unit, itself a unit (a record of a Lambda event)."""
+        return Unit(text, f"{self.origin}#{index}", f"{self.identity}#{index}")
+
+    def holding(self, text: bytes | str) -> Unit:
+        """This unit, with `text` as what quarantine keeps of it (one record of it)."""
+        return Unit(text, self.origin, self.identity)
+
+
+@dataclass(slots=True)
+class Leaf:
+    """An SES record found in a unit (`error` is None), or why the unit holds none."""
+
+    record: dict[str, Any] | None
+    unit: Unit
     error: str | None = None
     raw: str | None = None  # the record's own one-line JSON text, when it arrived as one
 
+    @classmethod
+    def bad(cls, unit: Unit, reason: str) -> Leaf:
+        """A unit that holds no SES record, and why."""
+        return cls(None, unit, reason)
 
-def unwrap(
-    value: object, unit: bytes | str, origin: str, identity: str, text: bytes | str | None = None
-) -> list[Leaf]:
+
+def sqs_retry_key(message_id: object) -> str:
+    """The identity of an SQS message's unit: what the handler reports back to SQS as a
+    failed item's retry key when its rows could not be written."""
+    return f"sqs:{message_id}"
+
+
+def unwrap(value: object, unit: Unit, text: bytes | str | None = None) -> list[Leaf]:
     """Every SES record (or failure) in a parsed JSON value; `text` is the value's own JSON."""
     out: list[Leaf] = []
-    _unwrap(value, unit, origin, identity, 0, out, text)
+    _unwrap(value, unit, 0, out, text)
     return out
 
 
@@ -63,41 +75,37 @@ def unwrap(
 
 def _unwrap(
     value: object,
-    unit: bytes | str,
-    origin: str,
-    identity: str,
+    unit: Unit,
     depth: int,
     out: list[Leaf],
     text: bytes | str | None = None,
 ) -> None:
     if depth > _MAX_DEPTH:
-        out.append(Leaf(None, origin, identity, unit, "envelopes nested too deep"))
+        out.append(Leaf.bad(unit, "envelopes nested too deep"))
         return
     if isinstance(value, list):
         if not all(isinstance(item, dict) for item in value):
-            out.append(
-                Leaf(None, origin, identity, unit, "JSON array of non-objects, not SES events")
-            )
+            out.append(Leaf.bad(unit, "JSON array of non-objects, not SES events"))
             return
         for item in value:
-            _unwrap(item, unit, origin, identity, depth + 1, out)
+            _unwrap(item, unit, depth + 1, out)
         return
     if not isinstance(value, dict):
         reason = f"JSON {type(value).__name__}, not an SES event or envelope"
-        out.append(Leaf(None, origin, identity, unit, reason))
+        out.append(Leaf.bad(unit, reason))
         return
     if "eventType" in value or "notificationType" in value:
-        out.append(Leaf(value, origin, identity, unit, raw=_one_line(text)))
+        out.append(Leaf(value, unit, raw=_one_line(text)))
     elif isinstance(value.get("Records"), list):
-        _lambda_records(value["Records"], origin, identity, depth, out)
+        _lambda_records(value["Records"], unit, depth, out)
     elif _is_sns(value.get("Type")) and "Message" in value:
-        _sns_notification(value, unit, origin, identity, depth, out)
+        _sns_notification(value, unit, depth, out)
     elif "detail-type" in value and "detail" in value:
-        _eventbridge(value, unit, origin, identity, depth, out)
+        _eventbridge(value, unit, depth, out)
     else:
         keys = ", ".join(sorted(value)[:8])
         reason = f"JSON object is not an SES event or a known envelope (keys: {keys})"
-        out.append(Leaf(None, origin, identity, unit, reason))
+        out.append(Leaf.bad(unit, reason))
 
 
 def _is_sns(kind: object) -> bool:
@@ -107,21 +115,19 @@ def _is_sns(kind: object) -> bool:
 def _parse_inner(
     text: object,
     what: str,
-    unit: bytes | str,
-    origin: str,
-    identity: str,
+    unit: Unit,
     depth: int,
     out: list[Leaf],
 ) -> None:
     if not isinstance(text, str):
-        out.append(Leaf(None, origin, identity, unit, f"{what} is not a string"))
+        out.append(Leaf.bad(unit, f"{what} is not a string"))
         return
     try:
         inner = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        out.append(Leaf(None, origin, identity, unit, f"{what} is not JSON: {exc}"))
+        out.append(Leaf.bad(unit, f"{what} is not JSON: {exc}"))
         return
-    _unwrap(inner, unit, origin, identity, depth + 1, out, text)
+    _unwrap(inner, unit, depth + 1, out, text)
 
 
 def _one_line(text: bytes | str | None) -> str | None:
@@ -153,59 +159,47 @@ def record_identity(outer: str, unit: str) -> str:
     return unit if outer == LAMBDA_EVENT else f"{outer} {unit}"
 
 
-def _lambda_records(
-    records: list[Any], origin: str, identity: str, depth: int, out: list[Leaf]
-) -> None:
+def _lambda_records(records: list[Any], unit: Unit, depth: int, out: list[Leaf]) -> None:
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             text = orjson.dumps(record)
-            out.append(
-                Leaf(
-                    None,
-                    f"{origin}#{i}",
-                    f"{identity}#{i}",
-                    text,
-                    "Lambda record is not an object",
-                )
-            )
+            out.append(Leaf.bad(unit.item(i, text), "Lambda record is not an object"))
             continue
         sns = record.get("Sns")
         if isinstance(sns, dict):
-            unit = (f"sns:{sns.get('MessageId', i)}", sns.get("Message"), "SNS Message")
+            found = (f"sns:{sns.get('MessageId', i)}", sns.get("Message"), "SNS Message")
         elif "body" in record:
-            unit = (f"sqs:{record.get('messageId', i)}", record["body"], "SQS body")
+            found = (sqs_retry_key(record.get("messageId", i)), record["body"], "SQS body")
         else:
-            unit = None
-        if unit is not None:
-            unit_origin, payload, what = unit
+            found = None
+        if found is not None:
+            origin, payload, what = found
             original = payload if isinstance(payload, str) else orjson.dumps(record)
-            unit_identity = record_identity(identity, unit_origin)
-            _parse_inner(payload, what, original, unit_origin, unit_identity, depth, out)
+            inner = Unit(original, origin, record_identity(unit.identity, origin))
+            _parse_inner(payload, what, inner, depth, out)
         elif "s3" in record:
             reason = (
                 "an S3 event notification, not an SES event: objects under the raw "
                 "prefix are read by the ingest_s3 function"
             )
-            out.append(Leaf(None, origin, identity, orjson.dumps(record), reason))
+            out.append(Leaf.bad(unit.holding(orjson.dumps(record)), reason))
         else:
             source = record.get("eventSource") or record.get("EventSource")
             what = "an SES email receiving record" if source == "aws:ses" else "a Lambda record"
             reason = f"not an SES sending event: {what} (eventSource {source!r})"
-            out.append(Leaf(None, origin, identity, orjson.dumps(record), reason))
+            out.append(Leaf.bad(unit.holding(orjson.dumps(record)), reason))
 
 
 def _sns_notification(
     value: dict[str, Any],
-    unit: bytes | str,
-    origin: str,
-    identity: str,
+    unit: Unit,
     depth: int,
     out: list[Leaf],
 ) -> None:
     kind = value["Type"]
     if kind != "Notification":
         reason = f"not an SES event: an SNS {kind} message for {value.get('TopicArn')}"
-        out.append(Leaf(None, origin, identity, unit, reason))
+        out.append(Leaf.bad(unit, reason))
         return
     message = value["Message"]
     if isinstance(message, str) and message.startswith(_TOPIC_VALIDATED):
@@ -213,33 +207,31 @@ def _sns_notification(
             "not an SES event: SES's test message to a topic newly set as an event destination"
             f" ({message.strip()!r})"
         )
-        out.append(Leaf(None, origin, identity, unit, reason))
+        out.append(Leaf.bad(unit, reason))
         return
-    _parse_inner(message, "SNS Message", unit, origin, identity, depth, out)
+    _parse_inner(message, "SNS Message", unit, depth, out)
 
 
 def _eventbridge(
     value: dict[str, Any],
-    unit: bytes | str,
-    origin: str,
-    identity: str,
+    unit: Unit,
     depth: int,
     out: list[Leaf],
 ) -> None:
     detail_type = value.get("detail-type")
     if value.get("source") != "aws.ses":
         reason = f"not an SES event: EventBridge event from {value.get('source')!r}"
-        out.append(Leaf(None, origin, identity, unit, reason))
+        out.append(Leaf.bad(unit, reason))
         return
     detail = value.get("detail")
     if not isinstance(detail, dict):
-        out.append(Leaf(None, origin, identity, unit, "EventBridge event without a detail object"))
+        out.append(Leaf.bad(unit, "EventBridge event without a detail object"))
         return
     event_type = EVENTBRIDGE_DETAIL_TYPES.get(str(detail_type))
     if event_type is None:  # SES's own other events (CloudTrail API calls, ...) are not mail
         reason = f"not an SES sending event: EventBridge detail-type {detail_type!r}"
-        out.append(Leaf(None, origin, identity, unit, reason))
+        out.append(Leaf.bad(unit, reason))
         return
     if "eventType" not in detail and "notificationType" not in detail:
         detail = {"eventType": event_type, **detail}
-    _unwrap(detail, unit, origin, identity, depth + 1, out)
+    _unwrap(detail, unit, depth + 1, out)

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from seslake.envelopes import Leaf, unwrap
+from seslake.envelopes import Leaf, Unit, unwrap
 from seslake.errors import BadRecordError
 from seslake.lake import Lake
 from seslake.normalize import normalize
@@ -94,24 +94,18 @@ class Ingestor:
 
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
         """One JSON document: a Lambda event, an SNS notification, an SES record, ..."""
-        identity = identity or origin
+        unit = Unit(text, origin, identity or origin)
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            self._quarantine(Leaf(None, origin, identity, text, f"not JSON: {exc}"))
+            self._quarantine(Leaf.bad(unit, f"not JSON: {exc}"))
             return
-        self.add_value(value, text, origin, identity, text)
+        self.add_value(value, unit, text)
 
-    def add_value(
-        self,
-        value: object,
-        unit: bytes | str,
-        origin: str,
-        identity: str,
-        text: bytes | str | None = None,
-    ) -> None:
-        """A parsed JSON value; `unit` is what to quarantine if it is bad, `text` its own JSON."""
-        for leaf in self._unwrap(value, unit, origin, identity, text):
+    def add_value(self, value: object, unit: Unit, text: bytes | str | None = None) -> None:
+        """A parsed JSON value from `unit` (what is quarantined if it is bad); `text` is the
+        value's own JSON."""
+        for leaf in self._unwrap(value, unit, text):
             self._add_leaf(leaf)
 
     def add_stream(
@@ -122,7 +116,7 @@ class Ingestor:
         on_bytes: Callable[[int], None] | None = None,
     ) -> None:
         """A stream of JSON values (a Firehose object, a file), plain or gzip, read lazily."""
-        identity = identity or origin
+        whole = Unit(b"", origin, identity or origin)
         counted = _counting(chunks, on_bytes) if on_bytes else chunks
         last_line = pieces = piece_bytes = 0
         try:
@@ -136,23 +130,22 @@ class Ingestor:
                         f" {last_line}: not SES records (the smallest is hundreds of bytes);"
                         " the rest is not read"
                     )
-                    self._quarantine(Leaf(None, origin, identity, b"", reason))
+                    self._quarantine(Leaf.bad(whole, reason))
                     break
-                if self._repeats_run(piece.text, identity, piece.line):
+                if self._repeats_run(piece.text, whole.identity, piece.line):
                     continue
+                unit = whole.holding(piece.text)
                 if piece.error is not None:
-                    self._quarantine(
-                        Leaf(None, origin, identity, piece.text, piece.error), line=piece.line
-                    )
+                    self._quarantine(Leaf.bad(unit, piece.error), line=piece.line)
                 else:
-                    for leaf in self._unwrap(piece.value, piece.text, origin, identity, piece.text):
+                    for leaf in self._unwrap(piece.value, unit, piece.text):
                         self._add_leaf(leaf, line=piece.line)
         except InflationError as exc:
             reason = f"{exc}; not read after line {last_line}"
-            self._quarantine(Leaf(None, origin, identity, b"", reason))
+            self._quarantine(Leaf.bad(whole, reason))
         except zlib.error as exc:
             reason = f"corrupt gzip stream after line {last_line}: {exc}; the rest is unreadable"
-            self._quarantine(Leaf(None, origin, identity, b"", reason))
+            self._quarantine(Leaf.bad(whole, reason))
         self._end_run()
 
     def commit(self) -> Written:
@@ -183,38 +176,37 @@ class Ingestor:
         return self.writer.pending_rows
 
     @staticmethod
-    def _unwrap(
-        value: object, unit: bytes | str, origin: str, identity: str, text: bytes | str | None
-    ) -> list[Leaf]:
+    def _unwrap(value: object, unit: Unit, text: bytes | str | None) -> list[Leaf]:
         try:
-            return unwrap(value, unit, origin, identity, text)
+            return unwrap(value, unit, text)
         except Exception as exc:  # an envelope unwrap did not foresee: keep it, keep going
             reason = f"{UNFORESEEN} envelopes: {type(exc).__name__}: {exc}"
-            return [Leaf(None, origin, identity, unit, reason)]
+            return [Leaf.bad(unit, reason)]
 
     def _add_leaf(self, leaf: Leaf, line: int | None = None) -> None:
         if leaf.error is not None or leaf.record is None:
             self._quarantine(leaf, line)
             return
+        unit = leaf.unit
         try:
-            event_type, rows = normalize(leaf.record, leaf.origin, self.ingested_at, leaf.raw)
+            event_type, rows = normalize(leaf.record, unit.origin, self.ingested_at, leaf.raw)
         except BadRecordError as exc:
-            self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, str(exc)), line)
+            self._quarantine(Leaf.bad(unit, str(exc)), line)
             return
         except Exception as exc:  # a record normalize did not foresee: keep it, keep going
             reason = f"{UNFORESEEN} a record: {type(exc).__name__}: {exc}"
-            self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, reason), line)
+            self._quarantine(Leaf.bad(unit, reason), line)
             return
         outside = self._outside_projection(event_type, rows)
         if outside is not None:
-            self._quarantine(Leaf(None, leaf.origin, leaf.identity, leaf.unit, outside), line)
+            self._quarantine(Leaf.bad(unit, outside), line)
             return
         self._pending_records += 1
         for dt, row in rows:
-            self.writer.add(event_type, dt, row, leaf.identity)
+            self.writer.add(event_type, dt, row, unit.identity)
         if event_type == "bounce":
             hard = sum(1 for _, row in rows if counts_in_ses_bounce_rate(row))
-            self._pending_hard_bounces[leaf.identity] += hard
+            self._pending_hard_bounces[unit.identity] += hard
 
     def _outside_projection(self, event_type: str, rows: list[tuple[str, list[Any]]]) -> str | None:
         """Why a record's rows would be written where Athena never reads, if they would."""
@@ -233,12 +225,12 @@ class Ingestor:
         assert leaf.error is not None
         self._pending_records += 1
         self._pending_reasons[_reason_kind(leaf.error)] += 1
-        run = self._run
+        run, unit = self._run, leaf.unit
         if (
             run is not None
-            and run.identity == leaf.identity
+            and run.identity == unit.identity
             and run.entry["reason"] == leaf.error
-            and run.unit == leaf.unit
+            and run.unit == unit.text
             and line is not None
             and run.last_line is not None
             and line == run.last_line + 1
@@ -249,13 +241,13 @@ class Ingestor:
         self._end_run()
         entry: dict[str, Any] = {
             "reason": leaf.error,
-            "origin": leaf.origin,
+            "origin": unit.origin,
             "line": line,
             "ingested_at": iso_ms(self.ingested_at),
         }
-        entry.update(_payload_fields(leaf.unit, MAX_QUARANTINE_BYTES - self._quarantine_bytes))
+        entry.update(_payload_fields(unit.text, MAX_QUARANTINE_BYTES - self._quarantine_bytes))
         self._quarantine_bytes += len(entry["payload"])
-        self._run = _Run(entry, leaf.identity, leaf.unit, line)
+        self._run = _Run(entry, unit.identity, unit.text, line)
 
     def _repeats_run(self, text: bytes, identity: str, line: int) -> bool:
         """Whether `text` repeats the quarantined record just before it: then it would be

@@ -14,7 +14,12 @@ from typing import Any
 import orjson
 
 from seslake.errors import BadRecordError, NotSesEventError, UnknownEventTypeError
-from seslake.schema import EVENT_COLUMN_NAMES
+from seslake.schema import (
+    EVENT_COLUMN_NAMES,
+    EVENT_TYPE_NAMES,
+    NOTIFICATION_TYPE_NAMES,
+    PAYLOAD_KEYS,
+)
 from seslake.timestamps import to_epoch_ms, utc_day
 
 Row = list[Any]
@@ -43,42 +48,10 @@ _I_RAW = _INDEX["raw"]
 _I_INGEST_SOURCE = _INDEX["ingest_source"]
 _I_INGESTED_AT = _INDEX["ingested_at"]
 
-#: Event publishing `eventType` -> normalized event_type.
-EVENT_TYPE_NAMES: dict[str, str] = {
-    "Send": "send",
-    "Reject": "reject",
-    "Bounce": "bounce",
-    "Complaint": "complaint",
-    "Delivery": "delivery",
-    "Open": "open",
-    "Click": "click",
-    "Rendering Failure": "rendering_failure",
-    "DeliveryDelay": "delivery_delay",
-    "Subscription": "subscription",
-}
-#: Identity notification `notificationType` -> normalized event_type.
-NOTIFICATION_TYPE_NAMES: dict[str, str] = {
-    "Bounce": "bounce",
-    "Complaint": "complaint",
-    "Delivery": "delivery",
-}
 #: Notification types SES sends that are not about sent mail.
 _NOT_SENDING = {
     "Received": "an SES email receiving notification (notificationType Received)",
     "AmazonSnsSubscriptionSucceeded": "the SES notice that an SNS topic subscription succeeded",
-}
-#: The key of each event type's own object in the record.
-_PAYLOAD_KEY: dict[str, str] = {
-    "send": "send",
-    "reject": "reject",
-    "bounce": "bounce",
-    "complaint": "complaint",
-    "delivery": "delivery",
-    "open": "open",
-    "click": "click",
-    "rendering_failure": "failure",
-    "delivery_delay": "deliveryDelay",
-    "subscription": "subscription",
 }
 
 
@@ -120,7 +93,7 @@ def normalize(
     sent_at = to_epoch_ms(mail.get("timestamp"), "mail.timestamp")
     destination = _addresses(mail.get("destination"), "mail.destination")
 
-    key = _PAYLOAD_KEY[event_type]
+    key = PAYLOAD_KEYS[event_type]
     payload = record.get(key)
     if payload is None and event_type == "send":
         payload = {}

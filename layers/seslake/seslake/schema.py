@@ -22,18 +22,6 @@ FIRST_EVENT_DAY = "2011-01-01"
 #: How far past the ingest clock an event may be dated (the projection's NOW+1DAYS).
 MAX_FUTURE_MS = 86_400_000
 
-EVENT_TYPES: tuple[str, ...] = (
-    "send",
-    "reject",
-    "rendering_failure",
-    "delivery_delay",
-    "delivery",
-    "bounce",
-    "open",
-    "click",
-    "complaint",
-    "subscription",
-)
 
 _TS = pa.timestamp("ms")  # UTC wall-clock, as Athena's `timestamp`
 _STR_LIST = pa.list_(pa.string())
@@ -48,6 +36,52 @@ class Column:
     glue: str
     doc: str
     origin: str = ""
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One kind of SES event and every name it goes by."""
+
+    name: str
+    """The `event_type` column's value (and partition)."""
+    event_type: str
+    """Event publishing's `eventType`."""
+    payload_key: str
+    """The key of the record's own object for this type (`failure` for Rendering Failure)."""
+    detail_type: str
+    """EventBridge's `detail-type` for it."""
+    notification_type: str | None = None
+    """The identity notification's `notificationType`, for the three types that have one."""
+
+
+#: Every SES event type, in lifecycle order: a message is sent (or rejected, or fails to render),
+#: delayed, delivered or bounced, then opened, clicked, complained about, unsubscribed from. The
+#: position is recipient_journey's `lifecycle_rank` (it orders events of one instant).
+EVENT_TYPE_REGISTRY: tuple[EventType, ...] = (
+    EventType("send", "Send", "send", "Email Sent"),
+    EventType("reject", "Reject", "reject", "Email Rejected"),
+    EventType("rendering_failure", "Rendering Failure", "failure", "Email Rendering Failed"),
+    EventType("delivery_delay", "DeliveryDelay", "deliveryDelay", "Email Delivery Delayed"),
+    EventType("delivery", "Delivery", "delivery", "Email Delivered", "Delivery"),
+    EventType("bounce", "Bounce", "bounce", "Email Bounced", "Bounce"),
+    EventType("open", "Open", "open", "Email Opened"),
+    EventType("click", "Click", "click", "Email Clicked"),
+    EventType("complaint", "Complaint", "complaint", "Email Complaint Received", "Complaint"),
+    EventType("subscription", "Subscription", "subscription", "Email Subscribed"),
+)
+EVENT_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPE_REGISTRY)
+#: Event publishing `eventType` -> event_type.
+EVENT_TYPE_NAMES: dict[str, str] = {t.event_type: t.name for t in EVENT_TYPE_REGISTRY}
+#: Identity notification `notificationType` -> event_type.
+NOTIFICATION_TYPE_NAMES: dict[str, str] = {
+    t.notification_type: t.name for t in EVENT_TYPE_REGISTRY if t.notification_type
+}
+#: event_type -> the key of its own object in the record.
+PAYLOAD_KEYS: dict[str, str] = {t.name: t.payload_key for t in EVENT_TYPE_REGISTRY}
+#: EventBridge detail-type of SES email events -> the eventType of the record in `detail`.
+EVENTBRIDGE_DETAIL_TYPES: dict[str, str] = {
+    t.detail_type: t.event_type for t in EVENT_TYPE_REGISTRY
+}
 
 
 EVENT_COLUMNS: tuple[Column, ...] = (
@@ -451,10 +485,7 @@ def markdown() -> str:
         "| `event_type` | event publishing `eventType` | notification `notificationType` |",
         "|---|---|---|",
     ]
-    from seslake.normalize import EVENT_TYPE_NAMES, NOTIFICATION_TYPE_NAMES
-
-    for t in EVENT_TYPES:
-        pub = next(k for k, v in EVENT_TYPE_NAMES.items() if v == t)
-        notif = next((k for k, v in NOTIFICATION_TYPE_NAMES.items() if v == t), "-")
-        lines.append(f"| `{t}` | `{pub}` | {f'`{notif}`' if notif != '-' else '-'} |")
+    for t in EVENT_TYPE_REGISTRY:
+        notification = f"`{t.notification_type}`" if t.notification_type else "-"
+        lines.append(f"| `{t.name}` | `{t.event_type}` | {notification} |")
     return "\n".join(lines) + "\n"

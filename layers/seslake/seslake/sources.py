@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from seslake.envelopes import LAMBDA_EVENT
+from seslake.envelopes import LAMBDA_EVENT, Unit
 from seslake.errors import TriggerError
 from seslake.ingest import Ingestor, IngestStats, paused_gc
 from seslake.lake import READ_CHUNK, Lake
@@ -151,7 +151,7 @@ def ingest_lambda_event(event: dict[str, Any], lake: Lake) -> IngestStats:
     """An SNS or SQS Lambda event; `stats.failed` names the records (`sqs:<id>`) not written."""
     ingestor = Ingestor(lake)
     with paused_gc():
-        ingestor.add_value(event, b"", LAMBDA_EVENT, LAMBDA_EVENT)
+        ingestor.add_value(event, Unit(b"", LAMBDA_EVENT, LAMBDA_EVENT))
         ingestor.commit()
     return ingestor.stats
 

@@ -1,0 +1,39 @@
+"""One registry of SES event types (schema.EVENT_TYPE_REGISTRY): every other list of them is
+derived from it, and the one in SQL (recipient_journey's lifecycle rank) is checked against it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from seslake.schema import (
+    EVENT_TYPE_NAMES,
+    EVENT_TYPE_REGISTRY,
+    EVENT_TYPES,
+    EVENTBRIDGE_DETAIL_TYPES,
+    NOTIFICATION_TYPE_NAMES,
+    PAYLOAD_KEYS,
+)
+
+JOURNEY = Path(__file__).resolve().parents[2] / "athena" / "views" / "recipient_journey.sql"
+
+
+def test_the_journeys_lifecycle_rank_is_the_registrys_order() -> None:
+    sql = JOURNEY.read_text()
+    block = sql[sql.index("case event_type") : sql.index("end as lifecycle_rank")]
+    ranks = [(name, int(rank)) for name, rank in re.findall(r"when '(\w+)' then (\d+)", block)]
+    assert ranks == [(t.name, i) for i, t in enumerate(EVENT_TYPE_REGISTRY, start=1)]
+
+
+def test_every_name_of_every_type_maps_back_to_it() -> None:
+    assert len(set(EVENT_TYPES)) == len(EVENT_TYPE_REGISTRY) == 10
+    for kind in EVENT_TYPE_REGISTRY:
+        assert EVENT_TYPE_NAMES[kind.event_type] == kind.name
+        assert EVENT_TYPE_NAMES[EVENTBRIDGE_DETAIL_TYPES[kind.detail_type]] == kind.name
+        assert PAYLOAD_KEYS[kind.name] == kind.payload_key
+    assert NOTIFICATION_TYPE_NAMES == {
+        "Bounce": "bounce",
+        "Complaint": "complaint",
+        "Delivery": "delivery",
+    }
+    assert PAYLOAD_KEYS["rendering_failure"] == "failure"  # SES's own key for it

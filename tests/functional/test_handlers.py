@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from seslake.errors import LakeWriteError, TriggerError
 from seslake_cli.stack import load_handler
@@ -84,7 +83,7 @@ def test_only_records_whose_write_failed_are_retried(bucket: str, lambda_context
     ("event_file", "error", "message"),
     [
         # A whole SQS batch that cannot be written fails whole: the queue retries it.
-        ("ingest_sns/sqs-sns-wrapped.json", BatchProcessingError, "All records failed"),
+        ("ingest_sns/sqs-sns-wrapped.json", LakeWriteError, "All records failed"),
         # A direct SNS invocation raises, so Lambda retries it, then its on-failure destination.
         ("ingest_sns/sns-direct.json", LakeWriteError, "no-such-bucket"),
     ],

@@ -17,10 +17,9 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
-from seslake.errors import CompactionError
+from seslake.errors import CompactionError, LakeWriteError
 from seslake.lake import open_lake
 from seslake.sources import ingest_lambda_event
 from seslake.views import load_views
@@ -78,7 +77,7 @@ def test_ingest_sns_without_put_object_fails(stack: LocalStack) -> None:
     event = load_event("ingest_sns/sqs-sns-wrapped.json")
     with (
         function_role(stack, "IngestSnsFunction", lambda r: without(r, "s3:PutObject")),
-        pytest.raises(BatchProcessingError),  # every record failed: Lambda retries the batch
+        pytest.raises(LakeWriteError),  # every record failed: Lambda retries the batch
     ):
         run(stack, "IngestSnsFunction", "ingest_sns", event)
     assert keys(stack, "lake/") == []

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
-from seslake.envelopes import LAMBDA_EVENT, Unit
-from seslake.errors import TriggerError
+from seslake.envelopes import LAMBDA_EVENT, Unit, sqs_retry_key
+from seslake.errors import LakeWriteError, TriggerError
 from seslake.ingest import Ingestor, IngestStats, paused_gc
 from seslake.lake import READ_CHUNK, Lake
 
@@ -154,6 +154,33 @@ def ingest_lambda_event(event: dict[str, Any], lake: Lake) -> IngestStats:
         ingestor.add_value(event, Unit(b"", LAMBDA_EVENT, LAMBDA_EVENT))
         ingestor.commit()
     return ingestor.stats
+
+
+def lambda_event_response(event: dict[str, Any], stats: IngestStats) -> dict[str, Any]:
+    """What the function answers for an ingested SNS or SQS event.
+
+    SQS (ReportBatchItemFailures): the messages whose rows could not be written, so only they
+    are retried
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html); if none
+    could be, the invocation fails and the whole batch is retried. A direct SNS invocation
+    cannot report part of a batch: a failure raises, so Lambda retries the invocation and then
+    sends it to the on-failure destination.
+    """
+    records = event.get("Records") or [{}]
+    if records[0].get("eventSource") == "aws:sqs":
+        failed = [
+            {"itemIdentifier": record["messageId"]}
+            for record in records
+            if sqs_retry_key(record.get("messageId")) in stats.failed
+        ]
+        if failed and len(failed) == len(records):
+            # Nothing written: the invocation fails, as Lambda's Errors metric and alarm see it.
+            first = next(iter(stats.failed.values()))
+            raise LakeWriteError(f"All records failed: {len(failed)} of the batch; {first}")
+        return {"batchItemFailures": failed}
+    if stats.failed:
+        raise LakeWriteError(next(iter(stats.failed.values())))
+    return stats.as_dict()
 
 
 def env_lake_uri() -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from seslake.schema import EVENT_SCHEMA
 from seslake_cli.engines.local import LocalAthena
 from seslake_cli.errors import QueryError
 from tests.sql.builder import LakeBuilder
@@ -76,3 +77,16 @@ def test_a_materialized_engine_over_older_files(lake: Path) -> None:
     engine = LocalAthena(lake, materialize=True, notify=notes.append)
     assert engine.query("select count(*) as n from message_status").column("n").to_pylist() == [3]
     assert engine.union_by_name and notes
+
+
+def test_the_newest_files_of_an_older_version_bind_on_the_declared_columns(lake: Path) -> None:
+    """The table is bound on a file of the newest day when it has every declared column (its
+    row count gives DuckDB its size estimate); when that file is older, on the empty file of
+    the declared columns, and the answers are the same."""
+    for kind in ("send", "delivery"):
+        older(lake, f"event_type={kind}/dt=2026-03-03", "smtp_response")
+    engine = LocalAthena(lake)
+    columns = engine.columns("ses_events")
+    assert columns[:-2] == EVENT_SCHEMA.names and set(columns[-2:]) == {"event_type", "dt"}
+    rows = engine.query("select count(*) as n from message_status").to_pylist()
+    assert rows == [{"n": 3}]

@@ -38,6 +38,7 @@ from seslake.schema import (
     EVENT_PARTITIONS,
     EVENT_SCHEMA,
     EVENTS_TABLE,
+    FIRST_EVENT_DAY,
     REQUEST_KEY_COLUMNS,
     REQUESTS_TABLE,
 )
@@ -169,22 +170,20 @@ class LocalAthena:
         files = self._event_files(events)
         if files:
             partitions = ", ".join(f"'{c.name}': 'varchar'" for c in EVENT_PARTITIONS)
-            if self.days is None:
-                listed = [_quoted(events.as_posix() + "/*/*/*.parquet")]
-            else:
-                listed = [_quoted(f.as_posix()) for f in files]
             if self.union_by_name:
                 # Every file's footer is read to learn its columns: the slow, general way.
                 options = "union_by_name = true"
             else:
-                # The table is declared by the schema module: DuckDB binds the columns of an
-                # empty file written from it, listed first, and reads each file's own columns
-                # by name, with no other footer read at bind time.
-                listed.insert(0, _quoted(self._declared_events().as_posix()))
+                # The table is declared by the schema module. DuckDB binds a table on the
+                # first file listed and reads each other file's columns by name, with no other
+                # footer read at bind time: the first is a file with every declared column.
+                first = self._binding_file(files)
+                files = [first, *(f for f in files if f != first)]
                 options = "union_by_name = false"
+            listed = ", ".join(_quoted(f.as_posix()) for f in files)
             self.connection.execute(
                 f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
-                f"[{', '.join(listed)}], hive_partitioning = true, "
+                f"[{listed}], hive_partitioning = true, "
                 f"hive_types = {{{partitions}}}, {options})"
             )
         else:
@@ -213,20 +212,33 @@ class LocalAthena:
             self.connection.execute(_empty_table_sql(REQUESTS_TABLE, columns))
 
     def _event_files(self, events: Path) -> list[Path]:
-        """The Parquet files of ses_events the engine reads: every one, or, for a bounded
-        question, those of its days only, listed by folder name, so no other file is opened
-        (reading files by name would read every file's footer first)."""
+        """The Parquet files of ses_events the engine reads, listed by folder name (the
+        newest day's first): every one, or, for a bounded question, those of its days only, so
+        no other file is opened."""
         if not events.is_dir():
             return []
-        if self.days is None:
-            return [events] if _parquet_files(events) else []
-        first, last = (date.fromisoformat(day).isoformat() for day in self.days)
-        return sorted(
-            file
+        first, last = self.days if self.days is not None else (FIRST_EVENT_DAY, "9999-12-31")
+        first, last = (date.fromisoformat(day).isoformat() for day in (first, last))
+        folders = [
+            folder
             for folder in events.glob("event_type=*/dt=*")
             if first <= folder.name.removeprefix("dt=") <= last
-            for file in folder.glob("*.parquet")
-        )
+        ]
+        folders.sort(key=lambda folder: (folder.name, folder.parent.name), reverse=True)
+        return [file for folder in folders for file in sorted(folder.glob("*.parquet"))]
+
+    def _binding_file(self, files: list[Path]) -> Path:
+        """The file DuckDB binds ses_events on: the newest day's first file if it has every
+        declared column (its rows times the number of files is also DuckDB's estimate of the
+        table's size, which its join order depends on), else an empty file of the declared
+        columns."""
+        try:
+            names = set(pq.read_schema(files[0]).names)
+        except (OSError, pa.ArrowException):
+            names = set()
+        if names >= set(EVENT_SCHEMA.names):
+            return files[0]
+        return self._declared_events()
 
     def _declared_events(self) -> Path:
         """An empty Parquet file of ses_events' columns as the schema module declares them, in

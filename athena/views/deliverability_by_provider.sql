@@ -1,7 +1,7 @@
 -- deliverability_by_provider: one row per UTC day of sending and mailbox provider
 -- (message_status.mailbox_provider: google, microsoft, yahoo, apple, other), plus one row per
 -- day for all providers together (mailbox_provider 'all'), which deliverability_daily reads:
--- the figures are defined here once.
+-- the figures are defined here once. Key: day, mailbox_provider.
 -- Reads message_status. Counts are of (message_id, recipient) pairs. bounce_rate is bounced
 -- over sent, as in every view. hard_bounce_rate is SES's reputation figure: the Permanent
 -- bounces SES counts (not sends to an address on your account-level suppression list) over

@@ -1,4 +1,4 @@
--- deliverability_daily: one row per UTC day of sending (the day of sent_at).
+-- deliverability_daily: one row per UTC day of sending (the day of sent_at). Key: day.
 -- Reads deliverability_by_provider (its rows for all providers together), where every figure is
 -- defined. Counts are of (message_id, recipient) pairs. bounce_rate is bounced over sent, as in
 -- every view. hard_bounce_rate is SES's reputation figure: the Permanent bounces SES counts (not

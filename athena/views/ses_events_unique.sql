@@ -1,4 +1,4 @@
--- ses_events_unique: one row per event_id.
+-- ses_events_unique: one row per event_id. Key: event_id.
 -- SNS, SQS and Firehose deliver at least once, so the same SES event can land more than once
 -- (and a retried ingest rewrites its file under the same name). Every other view reads this one.
 -- Columns: every column of ses_events; the copy kept is the first ingested. Filters on dt and

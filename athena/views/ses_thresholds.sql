@@ -1,4 +1,4 @@
--- ses_thresholds: one row per SES account (this one): the thresholds, written here once for
+-- ses_thresholds: one row per SES account (this one), so no key: the thresholds, written here once for
 -- every view that compares rates with them. SES reviews an account at a 5% bounce rate or a 0.1% complaint
 -- rate and may pause its sending at 10% or 0.5%
 -- (https://docs.aws.amazon.com/ses/latest/dg/faqs-enforcement.html).

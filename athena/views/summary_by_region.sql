@@ -1,4 +1,5 @@
 -- summary_by_region: one row per region (NULL: pairs with no internal row or no region).
+-- Key: region.
 -- Reads message_facts. Counts are of (message_id, recipient) pairs, by the counting rules of
 -- docs/views.md; rates are doubles, NULL where the denominator is 0.
 -- `seslake summary --by COLUMN` runs this same query grouped by other columns.

@@ -80,3 +80,23 @@ def test_docs_schema_is_generated_from_the_schema_module(
     code, out, _ = run(capsys, "schema")
     assert code == 0
     assert (ROOT / "docs/schema.md").read_text() == out, "run: seslake schema > docs/schema.md"
+
+
+def test_every_subcommand_and_option_is_documented() -> None:
+    """docs/cli.md names every subcommand as `seslake NAME` and every long option of each."""
+    import argparse
+
+    from seslake_cli.commands import _parser
+
+    documented = (ROOT / "docs" / "cli.md").read_text()
+    parser = _parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = []
+    for name, sub in subparsers.choices.items():
+        if f"seslake {name}" not in documented:
+            missing.append(f"seslake {name}")
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option not in documented:
+                    missing.append(f"seslake {name} {option}")
+    assert missing == []

@@ -8,9 +8,13 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from seslake_cli.engines import Engine
+    from seslake_cli.questions import Bounds
 
 from seslake.errors import SeslakeError
 
@@ -170,13 +174,13 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     athena.add_argument("--workgroup", help="Athena workgroup")
 
 
-def _bounds(args: argparse.Namespace) -> Any:
+def _bounds(args: argparse.Namespace) -> Bounds | None:
     from seslake_cli.questions import Bounds
 
     return Bounds.parse(args.since, args.until, args.window_days)
 
 
-def _engine(args: argparse.Namespace) -> Any:
+def _engine(args: argparse.Namespace) -> Engine:
     bounds = _bounds(args)
     if args.athena:
         from seslake_cli.engines.athena import AthenaEngine, stack_outputs
@@ -235,7 +239,7 @@ def _load_internal(args: argparse.Namespace) -> int:
 
 
 def _run(
-    args: argparse.Namespace, sql: str | Callable[[Any], str], empty: str | None = None
+    args: argparse.Namespace, sql: str | Callable[[Engine], str], empty: str | None = None
 ) -> int:
     """Run the query and print the result; with `empty`, no row is an error saying so."""
     from seslake_cli.output import render
@@ -259,7 +263,7 @@ def _query(args: argparse.Namespace) -> int:
         return _run(args, text)  # bounded, if asked, at the scan only
     bounds = _bounds(args)
 
-    def build(engine: Any) -> str:
+    def build(engine: Engine) -> str:
         # A message-level view, bounded: only the pairs sent within the bounds.
         if bounds is not None and "sent_at" in engine.columns(text):
             return f"select * from {text} where {bounds.sent_filter()}"
@@ -275,7 +279,7 @@ def _summary(args: argparse.Namespace) -> int:
 
     bounds = _bounds(args)
 
-    def build(engine: Any) -> str:
+    def build(engine: Engine) -> str:
         view = next(v for v in engine.views if v.name == "summary_by_region")
         return summary_sql(view, by, engine.columns("message_facts"), bounds)
 

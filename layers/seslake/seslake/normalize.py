@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -144,18 +144,30 @@ def normalize(
     return event_type, rows
 
 
-# Each parser: (payload, mail, destination, sent_at) ->
-#   (recipients, columns shared by all its rows, columns per recipient, event_at, discriminator)
-Parsed = tuple[list[str], Columns, list[Columns], int, str]
+class Parsed(NamedTuple):
+    """What a parser reads from its event type's own object."""
+
+    recipients: list[str]
+    shared: Columns
+    """Columns of every row of the record."""
+    per_recipient: list[Columns]
+    """Columns of each recipient's row, in the order of `recipients` (or none)."""
+    event_at: int
+    discriminator: str
+    """What tells two events of one type, message, recipient and time apart (feedback id,
+    link, ...): part of `event_id`."""
+
+
+# Each parser: (payload, mail, destination, sent_at) -> Parsed.
 Parser = Callable[[Record, Record, list[str], int], Parsed]
 
 
 def _send(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
-    return destination, {}, [], sent_at, ""
+    return Parsed(destination, {}, [], sent_at, "")
 
 
 def _reject(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
-    return destination, {"reject_reason": _text(payload.get("reason"))}, [], sent_at, ""
+    return Parsed(destination, {"reject_reason": _text(payload.get("reason"))}, [], sent_at, "")
 
 
 def _rendering_failure(
@@ -165,7 +177,7 @@ def _rendering_failure(
         "error_message": _text(payload.get("errorMessage")),
         "template_name": _text(payload.get("templateName")),
     }
-    return destination, shared, [], sent_at, ""
+    return Parsed(destination, shared, [], sent_at, "")
 
 
 def _bounce(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -189,7 +201,7 @@ def _bounce(payload: Record, mail: Record, destination: list[str], sent_at: int)
         "remote_mta_ip": _text(payload.get("remoteMtaIp")),
     }
     at = to_epoch_ms(payload.get("timestamp"), "bounce.timestamp")
-    return recipients, shared, per, at, shared["feedback_id"] or ""
+    return Parsed(recipients, shared, per, at, shared["feedback_id"] or "")
 
 
 def _complaint(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -209,7 +221,7 @@ def _complaint(payload: Record, mail: Record, destination: list[str], sent_at: i
         "user_agent": _text(payload.get("userAgent")),
     }
     at = to_epoch_ms(payload.get("timestamp"), "complaint.timestamp")
-    return recipients, shared, [], at, shared["feedback_id"] or ""
+    return Parsed(recipients, shared, [], at, shared["feedback_id"] or "")
 
 
 def _delivery(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -223,7 +235,7 @@ def _delivery(payload: Record, mail: Record, destination: list[str], sent_at: in
         "remote_mta_ip": _text(payload.get("remoteMtaIp")),
     }
     at = to_epoch_ms(payload.get("timestamp"), "delivery.timestamp")
-    return recipients, shared, [], at, ""
+    return Parsed(recipients, shared, [], at, "")
 
 
 def _delivery_delay(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -245,7 +257,7 @@ def _delivery_delay(payload: Record, mail: Record, destination: list[str], sent_
         "reporting_mta": _text(payload.get("reportingMTA")),
     }
     at = to_epoch_ms(payload.get("timestamp"), "deliveryDelay.timestamp")
-    return recipients, shared, per, at, shared["delay_type"] or ""
+    return Parsed(recipients, shared, per, at, shared["delay_type"] or "")
 
 
 def _open(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -254,7 +266,7 @@ def _open(payload: Record, mail: Record, destination: list[str], sent_at: int) -
         "user_agent": _text(payload.get("userAgent")),
     }
     at = to_epoch_ms(payload.get("timestamp"), "open.timestamp")
-    return destination, shared, [], at, f"{shared['ip_address']}|{shared['user_agent']}"
+    return Parsed(destination, shared, [], at, f"{shared['ip_address']}|{shared['user_agent']}")
 
 
 def _click(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -266,7 +278,7 @@ def _click(payload: Record, mail: Record, destination: list[str], sent_at: int) 
     }
     at = to_epoch_ms(payload.get("timestamp"), "click.timestamp")
     discriminator = f"{shared['link']}|{shared['ip_address']}|{shared['user_agent']}"
-    return destination, shared, [], at, discriminator
+    return Parsed(destination, shared, [], at, discriminator)
 
 
 def _subscription(payload: Record, mail: Record, destination: list[str], sent_at: int) -> Parsed:
@@ -293,7 +305,7 @@ def _subscription(payload: Record, mail: Record, destination: list[str], sent_at
         "is_opt_out": bool(unsubscribe_all) or "OptOut" in topics.values(),
     }
     at = to_epoch_ms(payload.get("timestamp"), "subscription.timestamp")
-    return destination, shared, [], at, shared["contact_list"] or ""
+    return Parsed(destination, shared, [], at, shared["contact_list"] or "")
 
 
 _PARSERS: dict[str, Parser] = {

@@ -90,3 +90,17 @@ def test_the_newest_files_of_an_older_version_bind_on_the_declared_columns(lake:
     assert columns[:-2] == EVENT_SCHEMA.names and set(columns[-2:]) == {"event_type", "dt"}
     rows = engine.query("select count(*) as n from message_status").to_pylist()
     assert rows == [{"n": 3}]
+
+
+def test_a_long_query_reports_its_progress(lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`progress` hears DuckDB's estimate (0-100) while a query runs, and the answer is the
+    same as without it."""
+    monkeypatch.setattr("seslake_cli.engines.local.PROGRESS_EVERY", 0.05)
+    heard: list[float] = []
+    engine = LocalAthena(lake, progress=heard.append)
+    sql = "select count(*) as n from range(600000000) as t(x) where x % 7 = 3"
+    assert engine.query(sql).column("n").to_pylist() == [85714286]
+    assert heard and all(0 <= p <= 100 for p in heard)
+    assert engine.query("select count(*) as n from message_status").column("n").to_pylist() == [3]
+    with pytest.raises(QueryError, match="no_such_view"):
+        engine.query("select * from no_such_view")  # a failure on the query's thread

@@ -204,9 +204,31 @@ def _engine(args: argparse.Namespace) -> Engine:
     cache = _cache_dir() / args.lake[len("s3://") :] if args.lake.startswith("s3://") else None
     tables = (EVENTS_TABLE, REQUESTS_TABLE)
     folder = local_copy(args.lake, cache or Path(args.lake), tables, days=days)
-    return LocalAthena(
+    engine = LocalAthena(
         folder, days=days, notify=lambda note: print(f"seslake: {note}", file=sys.stderr)
     )
+    if sys.stderr.isatty():
+        engine.progress = _QueryProgress(engine.files)
+    return engine
+
+
+class _QueryProgress:
+    """How far a long local query is, on one line of stderr (a terminal's), cleared at the
+    end: `seslake: query 42% (35,724 files)`."""
+
+    def __init__(self, files: int) -> None:
+        self.files = files
+        self.shown = False
+
+    def __call__(self, done: float) -> None:
+        sys.stderr.write(f"\rseslake: query {done:3.0f}% ({self.files:,} files)")
+        sys.stderr.flush()
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 def _cache_dir() -> Path:
@@ -250,6 +272,9 @@ def _run(
         table = engine.query(text)
     finally:
         engine.close()
+        progress = getattr(engine, "progress", None)
+        if isinstance(progress, _QueryProgress):
+            progress.end()
     if empty is not None and table.num_rows == 0:
         print(f"seslake: {empty}", file=sys.stderr)
         return 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -106,6 +107,9 @@ def to_duckdb(sql: str) -> str:
     return trees[0].transform(_rewrite).sql(dialect="duckdb")
 
 
+#: Seconds between two reports of a long query's progress.
+PROGRESS_EVERY = 0.5
+
 #: DuckDB's error for a file lacking a column of the declared table.
 _OLDER_FILE = re.compile(r"schema mismatch|could not be found in file", re.IGNORECASE)
 
@@ -137,21 +141,28 @@ class LocalAthena:
         materialize: bool = False,
         days: tuple[str, str] | None = None,
         notify: Callable[[str], None] | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         """`materialize` reads the tables into memory once (fast repeated queries over a small
         lake); by default every query reads the Parquet files, as Athena does. `days` (first,
         last, YYYY-MM-DD) bounds ses_events to those `dt` partitions, at the scan: every view
         then reads only them (a bounded question). `notify` hears of slower paths taken
-        (files of an older version)."""
+        (files of an older version); `progress`, of how far a long query is (0 to 100)."""
         self.lake = Path(lake)
         self.materialize = materialize
         self.days = days
         self.notify = notify
+        self.progress = progress
+        self.files = 0  # of ses_events, as listed for DuckDB
         self.union_by_name = False
         self._scratch = tempfile.TemporaryDirectory(prefix="seslake-")
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("set TimeZone = 'UTC'")
         self.connection.execute("set integer_division = true")
+        # DuckDB keeps its estimate of a query's progress for query_progress(); it prints it
+        # to stdout only if asked, which would mix it with the answer.
+        self.connection.execute("set enable_progress_bar = true")
+        self.connection.execute("set enable_progress_bar_print = false")
         for macro in _MACROS:
             self.connection.execute(macro)
         self.views = list(views) if views is not None else load_views()
@@ -180,6 +191,7 @@ class LocalAthena:
                 first = self._binding_file(files)
                 files = [first, *(f for f in files if f != first)]
                 options = "union_by_name = false"
+            self.files = len(files)
             listed = ", ".join(_quoted(f.as_posix()) for f in files)
             self.connection.execute(
                 f"create or replace {self._kind} {EVENTS_TABLE} as select * from read_parquet("
@@ -288,15 +300,41 @@ class LocalAthena:
         """Run one Athena SQL statement; the result as an Arrow table."""
         statement = to_duckdb(sql)
         try:
-            return self.connection.sql(statement).to_arrow_table()
+            return self._run(statement)
         except duckdb.Error as error:
             if self.union_by_name or not _OLDER_FILE.search(str(error)):
                 raise QueryError(str(error).splitlines()[0]) from error
         self._read_older_files()
         try:
-            return self.connection.sql(statement).to_arrow_table()
+            return self._run(statement)
         except duckdb.Error as error:
             raise QueryError(str(error).splitlines()[0]) from error
+
+    def _run(self, statement: str) -> pa.Table:
+        """The statement's answer; with `progress`, the query runs on a thread while this one
+        reports DuckDB's estimate of how far it is (a percentage) every `PROGRESS_EVERY`
+        seconds."""
+        if self.progress is None:
+            return self.connection.sql(statement).to_arrow_table()
+        answer: list[pa.Table] = []
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                answer.append(self.connection.sql(statement).to_arrow_table())
+            except BaseException as error:  # noqa: BLE001 - raised again on the caller's thread
+                failure.append(error)
+
+        worker = threading.Thread(target=work, name="seslake-query", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(PROGRESS_EVERY)
+            done = self.connection.query_progress()
+            if worker.is_alive() and done >= 0:
+                self.progress(done)
+        if failure:
+            raise failure[0]
+        return answer[0]
 
     def close(self) -> None:
         self.connection.close()

@@ -8,9 +8,7 @@ Glue table, and the views are re-created so message_facts lists them.
 from __future__ import annotations
 
 import os
-import tempfile
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -20,9 +18,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seslake.catalog import create_views, merge_request_columns
 from seslake.errors import InternalFileError, TriggerError
-from seslake.internal import Source, load_internal, parse_types
+from seslake.internal import load_s3_object, parse_types
 from seslake.lake import Lake, open_lake
-from seslake.sources import env_lake_uri, s3_objects
+from seslake.sources import S3Object, env_lake_uri, s3_objects
 from seslake.telemetry import NAMESPACE
 from seslake.views import load_views
 
@@ -56,38 +54,32 @@ def lake() -> Lake:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return {"objects": [load_object(obj) for obj in s3_objects(event)]}
+
+
+def load_object(obj: S3Object) -> dict[str, Any]:
+    """One internal file: loaded, its new columns added to Glue, the views re-created."""
     prefix = os.environ.get("INTERNAL_PREFIX", "internal/incoming/")
+    if not obj.key.startswith(prefix):
+        raise TriggerError(f"{obj.uri} is outside {prefix!r}: the S3 trigger is misconfigured")
     database, workgroup = os.environ["GLUE_DATABASE"], os.environ["ATHENA_WORKGROUP"]
-    results = []
-    for obj in s3_objects(event):
-        if not obj.key.startswith(prefix):
-            raise TriggerError(f"{obj.uri} is outside {prefix!r}: the S3 trigger is misconfigured")
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / Path(obj.key).name
-            # The version the event names, not whatever the key holds by now.
-            extra = {"VersionId": obj.version} if obj.version else None
-            s3().download_file(obj.bucket, obj.key, str(path), ExtraArgs=extra)
-            try:
-                types = parse_types(os.environ.get("INTERNAL_COLUMN_TYPES", ""))
-                stats, schema = load_internal([Source(path, obj.identity)], lake(), types)
-            except InternalFileError as error:
-                # The file as a whole cannot be read: retrying will not help. Say so and move on.
-                logger.error(
-                    "internal file refused", extra={"object": obj.uri, "reason": str(error)}
-                )
-                metrics.add_metric(name="InternalFilesRefused", unit=MetricUnit.Count, value=1)
-                results.append({"object": obj.uri, "refused": str(error)})
-                continue
-        added = merge_request_columns(glue(), database, schema) if schema else []
-        # Always, not only when columns were added: after a failed attempt the retry finds
-        # the columns already in Glue and would otherwise leave the views without them.
-        create_views(athena(), glue(), database, workgroup, load_views())
-        summary = {"object": obj.uri, **stats.as_dict(), "columns_added": added}
-        log = logger.warning if stats.rejected else logger.info
-        log("internal data loaded", extra=summary)
-        metrics.add_metric(name="InternalRowsLoaded", unit=MetricUnit.Count, value=stats.rows)
-        metrics.add_metric(
-            name="InternalRowsRejected", unit=MetricUnit.Count, value=len(stats.rejected)
-        )
-        results.append(summary)
-    return {"objects": results}
+    types = parse_types(os.environ.get("INTERNAL_COLUMN_TYPES", ""))
+    try:
+        stats, schema = load_s3_object(obj, lake(), s3(), types)
+    except InternalFileError as error:
+        # The file as a whole cannot be read: retrying will not help. Say so and move on.
+        logger.error("internal file refused", extra={"object": obj.uri, "reason": str(error)})
+        metrics.add_metric(name="InternalFilesRefused", unit=MetricUnit.Count, value=1)
+        return {"object": obj.uri, "refused": str(error)}
+    added = merge_request_columns(glue(), database, schema) if schema else []
+    # Always, not only when columns were added: after a failed attempt the retry finds the
+    # columns already in Glue and would otherwise leave the views without them.
+    create_views(athena(), glue(), database, workgroup, load_views())
+    summary = {"object": obj.uri, **stats.as_dict(), "columns_added": added}
+    log = logger.warning if stats.rejected else logger.info
+    log("internal data loaded", extra=summary)
+    metrics.add_metric(name="InternalRowsLoaded", unit=MetricUnit.Count, value=stats.rows)
+    metrics.add_metric(
+        name="InternalRowsRejected", unit=MetricUnit.Count, value=len(stats.rejected)
+    )
+    return summary

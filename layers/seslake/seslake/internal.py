@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -41,6 +41,9 @@ from .normalize import bare_address
 from .schema import REQUEST_KEY_COLUMNS, REQUESTS_TABLE
 from .timestamps import to_epoch_ms
 from .views import load_views
+
+if TYPE_CHECKING:
+    from .sources import S3Object
 
 _KEY_TYPES = {c.name: c.arrow for c in REQUEST_KEY_COLUMNS}
 #: Names seslake gives columns of its own: a company column may not take them.
@@ -516,3 +519,15 @@ def loaded_schema(lake: Lake) -> pa.Schema | None:
             for found in parquet_schema(lake, key):
                 fields.setdefault(found.name, found)
     return pa.schema(list(fields.values())) if fields else None
+
+
+def load_s3_object(
+    obj: S3Object, lake: Lake, s3: Any, types: dict[str, str] | None = None
+) -> tuple[LoadStats, pa.Schema | None]:
+    """One internal file from S3, in the version its event names (not whatever the key holds by
+    now), loaded as `load_internal` loads a file and known by its S3 identity."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / Path(obj.key).name
+        extra = {"VersionId": obj.version} if obj.version else None
+        s3.download_file(obj.bucket, obj.key, str(path), ExtraArgs=extra)
+        return load_internal([Source(path, obj.identity)], lake, types)

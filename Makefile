@@ -78,6 +78,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/compaction_bench.py
 	$(BIN)/python bench/hostile_bench.py
 	$(BIN)/python bench/history_bench.py
+	$(BIN)/python bench/backfill_bench.py
 	$(BIN)/python bench/demo_bench.py
 
 clean:

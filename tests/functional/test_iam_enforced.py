@@ -106,6 +106,35 @@ def test_ingest_s3_without_get_object_fails(stack: LocalStack) -> None:
         run(stack, "IngestS3Function", "ingest_s3", event)
 
 
+# backfill --------------------------------------------------------------------------------
+
+
+def map_batch(stack: LocalStack) -> dict[str, Any]:
+    """A Distributed Map batch of one raw object, as the state machine hands it over."""
+    body = SAMPLE_OBJECTS["ingest_s3"].read_bytes()
+    placed = s3_event(stack, "ingest_s3/s3-object-created.json", body)["Records"][0]["s3"]
+    bucket, key = placed["bucket"]["name"], placed["object"]["key"]
+    return {"Items": [{"Key": key, "Size": len(body)}], "BatchInput": {"bucket": bucket}}
+
+
+def test_backfill_reads_raw_and_writes_the_lake_with_its_role(stack: LocalStack) -> None:
+    batch = map_batch(stack)
+    with function_role(stack, "BackfillFunction"):
+        response = run(stack, "BackfillFunction", "backfill", batch)
+    assert response["rows"] > 0 and response["failed_objects"] == {}
+    assert keys(stack, "lake/ses_events/")
+
+
+def test_backfill_without_put_object_fails(stack: LocalStack) -> None:
+    batch = map_batch(stack)
+    with (
+        function_role(stack, "BackfillFunction", lambda r: without(r, "s3:PutObject")),
+        pytest.raises(LakeWriteError, match="AccessDenied"),
+    ):
+        run(stack, "BackfillFunction", "backfill", batch)
+    assert keys(stack, "lake/") == []
+
+
 # load_internal ---------------------------------------------------------------------------
 
 

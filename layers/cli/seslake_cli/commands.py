@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,42 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("event", metavar="EVENT_FILE")
     invoke.add_argument("--object", help="file to upload as the object an S3 event names")
     invoke.set_defaults(run=_invoke)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="ingest raw Firehose objects again (a folder or s3:// prefix), idempotently",
+        description="Ingest raw objects again, each exactly as ingest_s3 ingests it: the same "
+        "rows in the same files, so objects already ingested add nothing. Locally on a process "
+        "pool; with --stack, the stack's Step Functions Distributed Map does it and this "
+        "follows it. --since/--until pick days of Firehose's YYYY/MM/DD/ key layout.",
+    )
+    backfill.add_argument("source", metavar="SOURCE", help="folder, or s3://bucket/prefix")
+    _lake_option(backfill)
+    backfill.add_argument("--since", metavar="YYYY-MM-DD", help="first day of raw objects")
+    backfill.add_argument("--until", metavar="YYYY-MM-DD", help="last day of raw objects")
+    backfill.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes locally (default: the machine's cores, %(default)s)",
+    )
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    on_stack = backfill.add_argument_group("a deployed stack (instead of this machine)")
+    on_stack.add_argument("--stack", help="stack whose BackfillStateMachine does the work")
+    on_stack.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=20,
+        help="batches at once (default: %(default)s; within the BackfillMaxConcurrency "
+        "parameter, the function's reserved concurrency)",
+    )
+    on_stack.add_argument(
+        "--tolerated-failure-percentage",
+        type=float,
+        default=0.0,
+        help="failed batches the run accepts before failing (default: %(default)s)",
+    )
+    backfill.set_defaults(run=_backfill)
 
     schema = commands.add_parser("schema", help="print the ses_events schema as Markdown")
     schema.set_defaults(run=_schema)
@@ -379,6 +416,78 @@ def _schema(args: argparse.Namespace) -> int:
 
     sys.stdout.write(markdown())
     return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from seslake_cli.backfill import (
+        Days,
+        follow,
+        run_local,
+        start_on_stack,
+        state_machine_of,
+    )
+    from seslake_cli.questions import Bounds
+
+    bounds = Bounds.parse(args.since, args.until, 0)
+    days = Days(bounds.since, bounds.until) if bounds is not None else Days()
+    if args.stack:
+        if not args.source.startswith("s3://"):
+            raise SeslakeError("--stack backfills raw objects in S3: give s3://bucket/prefix")
+        arn = state_machine_of(args.stack)
+        executions = start_on_stack(
+            arn, args.source, days, args.max_concurrency, args.tolerated_failure_percentage
+        )
+        print(f"seslake: started {len(executions)} execution(s) of {arn}", file=sys.stderr)
+
+        def show(counts: dict[str, int]) -> None:
+            if not args.no_progress and counts:
+                done = counts.get("succeeded", 0) + counts.get("failed", 0)
+                print(
+                    f"seslake: {done:,} of {counts.get('total', 0):,} batches done, "
+                    f"{counts.get('failed', 0):,} failed",
+                    file=sys.stderr,
+                )
+
+        statuses = follow(executions, show)
+        print(orjson.dumps({"executions": statuses}).decode())
+        return 0 if all(status == "SUCCEEDED" for status in statuses.values()) else 1
+    started = time.perf_counter()
+    with _counter("backfill", disable=args.no_progress) as on_batch:
+        stats, failed = run_local(args.source, args.lake, days, args.workers, on_batch)
+    seconds = time.perf_counter() - started
+    summary = {
+        **stats.as_dict(),
+        "failed": len(failed),
+        "seconds": round(seconds, 2),
+        "objects_per_s": round(stats.files / seconds, 1) if seconds else None,
+        "events_per_s": round(stats.records / seconds) if seconds else None,
+        "lake": args.lake,
+    }
+    print(orjson.dumps(summary).decode())
+    for uri, reason in list(failed.items())[:SHOWN_REJECTED]:
+        print(f"seslake: not written: {uri}: {reason}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+class _counter:
+    """A tqdm counter of objects on stderr when tqdm is installed and stderr is a terminal."""
+
+    def __init__(self, label: str, disable: bool = False) -> None:
+        self.bar: Any = None
+        if disable:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(desc=label, unit=" objects", file=sys.stderr, disable=None)
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        return self.bar.update if self.bar is not None else None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _progress:

@@ -80,6 +80,7 @@ def main() -> None:
         started = time.perf_counter()
         second = backfill(raw, lake)
         second_wall = time.perf_counter() - started
+        assert second["failed"] == 0 and second["rows"] == first["rows"]
         again = sorted(p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet"))
     seconds = float(str(first["seconds"]))
     events = int(str(first["records"]))

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from seslake_cli.engines import Engine
     from seslake_cli.questions import Bounds
 
-from seslake.errors import SeslakeError
+from seslake.errors import LakeLocationError, SeslakeError
 
 DEFAULT_LAKE = "./lake"
 #: Rejected internal rows `load-internal` names one by one before summarizing the rest.
@@ -176,6 +176,25 @@ def _parser() -> argparse.ArgumentParser:
         help="failed batches the run accepts before failing (default: %(default)s)",
     )
     backfill.set_defaults(run=_backfill)
+
+    erase = commands.add_parser(
+        "erase",
+        help="remove one person's address from every file and object of the lake",
+        description="Find every Parquet file of ses_events and ses_requests, quarantine entry "
+        "and raw object that holds the address; remove the address's rows, scrub it from other "
+        "rows (destination lists, headers in raw), rewrite each file only if unchanged since "
+        "read, delete old object versions, search again to prove it gone, and write an audit "
+        "record (the address's SHA-256, never the address) under <lake>/audit/erasure/.",
+    )
+    erase.add_argument("addresses", nargs="+", metavar="ADDRESS", help="email address")
+    _lake_option(erase)
+    erase.add_argument(
+        "--raw", metavar="DIR_OR_S3_URI", help="raw Firehose objects to erase from as well"
+    )
+    erase.add_argument(
+        "--dry-run", action="store_true", help="print what would change, change nothing"
+    )
+    erase.set_defaults(run=_erase)
 
     schema = commands.add_parser("schema", help="print the ses_events schema as Markdown")
     schema.set_defaults(run=_schema)
@@ -467,6 +486,19 @@ def _backfill(args: argparse.Namespace) -> int:
     for uri, reason in list(failed.items())[:SHOWN_REJECTED]:
         print(f"seslake: not written: {uri}: {reason}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from seslake_cli.erase import erase
+
+    if not args.lake.startswith("s3://") and not Path(args.lake).is_dir():
+        raise LakeLocationError(f"no lake at {args.lake}: no such folder")
+    try:
+        record = erase(args.addresses, args.lake, args.raw, dry_run=args.dry_run)
+    except ValueError as error:
+        raise SeslakeError(str(error)) from error
+    print(orjson.dumps(record).decode())
+    return 0
 
 
 class _counter:

@@ -27,6 +27,10 @@ class LakeWriteError(SeslakeError):
     """The lake (a local folder or an S3 prefix) could not be written."""
 
 
+class ChangedError(SeslakeError):
+    """An object changed between reading it and replacing it: read it again and retry."""
+
+
 class LakeLocationError(SeslakeError):
     """The lake location given is not a folder path or an s3://bucket/prefix URI."""
 

@@ -11,12 +11,12 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from seslake.errors import LakeLocationError, LakeWriteError
+from seslake.errors import ChangedError, LakeLocationError, LakeWriteError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,6 +46,16 @@ class Lake(Protocol):
 
     def delete(self, keys: list[str]) -> None:
         """Remove keys (a key already gone is not an error)."""
+
+    def read(self, key: str) -> tuple[bytes, str]:
+        """The content of key and a token of that state (an S3 ETag; size and time locally)."""
+
+    def replace(self, key: str, data: bytes, token: str) -> None:
+        """Put data under key only if key is still as `read` returned it (ChangedError if
+        not), so a rewrite never overwrites what another writer put there meanwhile."""
+
+    def drop_old_versions(self, key: str) -> int:
+        """Delete every noncurrent version of key (a versioned bucket); how many."""
 
 
 class LocalLake:
@@ -99,6 +109,30 @@ class LocalLake:
     def delete(self, keys: list[str]) -> None:
         for key in keys:
             self._path(key).unlink(missing_ok=True)
+
+    def _token(self, path: Path) -> str:
+        stat = path.stat()
+        return f"{stat.st_mtime_ns}:{stat.st_size}"
+
+    def read(self, key: str) -> tuple[bytes, str]:
+        path = self._path(key)
+        token = self._token(path)
+        return path.read_bytes(), token
+
+    def replace(self, key: str, data: bytes, token: str) -> None:
+        path = self._path(key)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            if not path.exists() or self._token(path) != token:
+                raise ChangedError(f"{path} changed since it was read")
+            Path(tmp).replace(path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def drop_old_versions(self, key: str) -> int:
+        return 0  # a folder keeps no versions
 
 
 class S3Lake:
@@ -163,6 +197,34 @@ class S3Lake:
             if response.get("Errors"):
                 error = response["Errors"][0]
                 raise LakeWriteError(f"cannot delete {error.get('Key')}: {error.get('Message')}")
+
+    def read(self, key: str) -> tuple[bytes, str]:
+        response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        return response["Body"].read(), str(response["ETag"])
+
+    def replace(self, key: str, data: bytes, token: str) -> None:
+        # A conditional write: S3 refuses it (412) if the object's ETag is no longer `token`.
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfMatch=token)
+        except Exception as exc:  # botocore's ClientError; 412 is the race, the rest is not
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise ChangedError(f"{self.url(key)} changed since it was read") from exc
+            raise LakeWriteError(f"cannot write {self.url(key)}: {exc}") from exc
+
+    def drop_old_versions(self, key: str) -> int:
+        full = self._key(key)
+        old: list[Any] = []
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                if version["Key"] == full and not version.get("IsLatest"):
+                    old.append({"Key": full, "VersionId": version["VersionId"]})
+        for start in range(0, len(old), 1000):
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": old[start : start + 1000], "Quiet": True}
+            )
+        return len(old)
 
 
 def open_lake(location: str, s3_client: S3Client | None = None) -> Lake:

@@ -42,7 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     results = []
     for obj in s3_objects(event):
         check_trigger(obj, os.environ.get("RAW_PREFIX", "raw/"), lake())
-        stats = ingest_s3_object(obj, lake(), s3())
+        stats = ingest_s3_object(obj, lake(), s3(), skip_rewritten=True)
         report(stats, logger, metrics, object=obj.uri)
         if stats.failed:
             raise LakeWriteError(next(iter(stats.failed.values())))

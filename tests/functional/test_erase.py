@@ -21,6 +21,8 @@ from seslake.errors import ChangedError
 from seslake.ingest import Ingestor
 from seslake.lake import LocalLake, S3Lake
 from seslake_cli.commands import main
+from seslake_cli.stack import load_handler
+from tests.conftest import load_event
 from tests.sql.builder import LakeBuilder
 
 GONE = "Erase.Me@Example.com"  # as a person types it: erasure is by the stored, bare form
@@ -208,3 +210,179 @@ def test_erase_refuses_what_is_not_an_address(
     assert main(["erase", "not-an-address", "--lake", str(lake)]) == 1
     assert "give email addresses" in capsys.readouterr().err
     assert main(["erase", ADDRESS, "--lake", str(tmp_path / "nope")]) == 1
+
+
+# --- on a deployed stack: the state machine, its Lambda step, the command -----------------
+
+
+def erase_machine() -> dict[str, Any]:
+    from seslake_cli.stack import load_template
+
+    resource: dict[str, Any] = load_template()["Resources"]["EraseStateMachine"]
+    return resource
+
+
+def test_the_erase_state_machine_rewrites_the_files_found_then_the_raw_objects() -> None:
+    from seslake_cli.erase import erase_on_stack
+
+    definition = erase_machine()["Properties"]["Definition"]
+    assert definition["StartAt"] == "RewriteFiles"
+    files, raw = definition["States"]["RewriteFiles"], definition["States"]["ScrubRaw"]
+    assert files["Next"] == "ScrubRaw" and raw["End"]
+    assert files["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert files["ItemReader"]["ReaderConfig"] == {"InputType": "JSON"}
+    assert files["ItemReader"]["Parameters"]["Key.$"] == "$.manifest"
+    assert raw["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
+    assert raw["ItemReader"]["Parameters"]["Prefix.$"] == "$.raw_prefix"
+    for state, step in ((files, "EraseBatch"), (raw, "EraseRawBatch")):
+        assert state["ToleratedFailurePercentage"] == 0  # an erasure is whole or it failed
+        assert state["ItemBatcher"]["BatchInput"] == {"request.$": "$.request"}
+        task = state["ItemProcessor"]["States"][step]
+        assert task["Parameters"]["FunctionName"] == "${EraseFunction}"
+        retried = {error for rule in task["Retry"] for error in rule["ErrorEquals"]}
+        assert {"ChangedError", "Lambda.TooManyRequestsException"} <= retried
+    # what the command sends is what the maps read, and the address is never in it
+    import inspect
+
+    source = inspect.getsource(erase_on_stack)
+    assert '"manifest": manifest, "request": request, "raw_prefix": raw_prefix' in source
+
+
+@pytest.fixture
+def deployed(tmp_path: Path, moto_aws: None) -> dict[str, Any]:
+    """The stack's bucket holding a lake and raw objects with the address; Glue, Athena's
+    workgroup, the state machine and the stack's outputs as the command reads them."""
+    lake, raw, _ = build(tmp_path)
+    s3 = boto3.client("s3")
+    bucket = "seslake-123456789012-us-east-1"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for folder, prefix in ((lake, "lake"), (raw, "raw")):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    glue = boto3.client("glue")
+    glue.create_database(DatabaseInput={"Name": "seslake"})
+    columns = ["message_id", "recipient", "region", "note", "loaded_at", "loaded_from"]
+    glue.create_table(
+        DatabaseName="seslake",
+        TableInput={
+            "Name": "ses_requests",
+            "StorageDescriptor": {"Columns": [{"Name": c, "Type": "string"} for c in columns]},
+        },
+    )
+    boto3.client("athena").create_work_group(Name="seslake-seslake")
+    machine = boto3.client("stepfunctions").create_state_machine(
+        name="seslake-erase",
+        definition=json.dumps(erase_machine()["Properties"]["Definition"]),
+        roleArn="arn:aws:iam::123456789012:role/erase",
+    )["stateMachineArn"]
+    outputs = {
+        "EraseStateMachine": machine,
+        "LakeBucketName": bucket,
+        "LakeUri": f"s3://{bucket}/lake",
+        "RawUri": f"s3://{bucket}/raw",
+        "GlueDatabase": "seslake",
+        "AthenaWorkGroup": "seslake-seslake",
+    }
+    boto3.client("cloudformation").create_stack(
+        StackName="seslake",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+            }
+        ),
+    )
+    return {"bucket": bucket, "lake": lake, "raw": raw}
+
+
+def bucket_traces(bucket: str) -> list[str]:
+    """Every version of every object that still holds the address."""
+    import io
+
+    s3 = boto3.client("s3")
+    left = []
+    for version in s3.list_object_versions(Bucket=bucket).get("Versions", []):
+        key = version["Key"]
+        if key.startswith("lake/audit/"):
+            continue
+        data = s3.get_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])["Body"].read()
+        if key.endswith(".parquet"):
+            text = orjson.dumps(pq.read_table(io.BytesIO(data)).to_pylist(), default=str)
+        else:
+            text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        if ADDRESS.encode() in text.lower():
+            left.append(key)
+    return left
+
+
+def test_erase_on_a_stack_finds_with_athena_and_rewrites_with_the_state_machine(
+    deployed: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto runs neither Athena's SQL nor Step Functions' maps: the test queues what Athena
+    finds (the files holding the address, then none), and plays the maps: the manifest and the
+    raw listing, in batches, through the real erase function."""
+    from moto.athena.models import QueryResults, athena_backends
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    from seslake_cli import erase as erase_module
+
+    bucket = deployed["bucket"]
+    s3 = boto3.client("s3")
+    holding = [
+        f"s3://{bucket}/lake/{p.relative_to(deployed['lake']).as_posix()}"
+        for p in deployed["lake"].rglob("*.parquet")
+        if ADDRESS.encode() in orjson.dumps(pq.read_table(p).to_pylist(), default=str).lower()
+    ]
+    assert holding and bucket_traces(bucket)
+    queue = athena_backends["123456789012"]["us-east-1"].query_results_queue
+    header = {"Data": [{"VarCharValue": "path"}]}
+    info = [{"Name": "path", "Type": "varchar"}]
+    found = [{"Data": [{"VarCharValue": p}]} for p in holding]
+    queue.append(QueryResults(rows=[header, *found], column_info=info))
+    queue.append(QueryResults(rows=[header], column_info=info))  # the search again: nothing
+    monkeypatch.setenv("LAKE_BUCKET", bucket)
+    handler = load_handler("erase")
+
+    def the_maps_run(seconds: float) -> None:
+        backend = stepfunctions_backends["123456789012"]["us-east-1"]
+        (execution,) = [e for m in backend.state_machines for e in m.executions]
+        run_input = json.loads(execution.execution_input)
+        manifest = json.loads(
+            s3.get_object(Bucket=bucket, Key=run_input["manifest"])["Body"].read()
+        )
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=run_input["raw_prefix"])["Contents"]
+        batch_input = {"request": run_input["request"]}
+        for items in (manifest, [{"Key": o["Key"]} for o in listed]):
+            for start in range(0, len(items), 10):
+                batch = {"Items": items[start : start + 10], "BatchInput": batch_input}
+                handler.lambda_handler(batch, lambda_context)
+        execution.status = "SUCCEEDED"
+        assert ADDRESS not in execution.execution_input.lower()  # never in the history
+
+    record = erase_module.erase_on_stack([GONE], "seslake", sleep=the_maps_run)
+    assert record["remaining"] == 0 and record["files_searched_by_athena"] == len(holding)
+    assert bucket_traces(bucket) == []
+    requests = s3.list_object_versions(Bucket=bucket, Prefix="erase-requests/")
+    names_the_address = [
+        v for v in requests.get("Versions", []) if not v["Key"].endswith("manifest.json")
+    ]
+    assert names_the_address == []  # the request object is gone, every version of it
+    (audit,) = s3.list_objects_v2(Bucket=bucket, Prefix="lake/audit/erasure/")["Contents"]
+    kept = s3.get_object(Bucket=bucket, Key=audit["Key"])["Body"].read().decode()
+    assert ADDRESS not in kept.lower() and hashlib.sha256(ADDRESS.encode()).hexdigest() in kept
+    # a raw object the erasure rewrote is marked, and ingest_s3 does not ingest it again
+    rewritten = "raw/2026/03/01/10/firehose-1.gz"
+    head = s3.head_object(Bucket=bucket, Key=rewritten)
+    assert head["Metadata"] == {"seslake-rewritten": "erase"}
+    event = load_event("ingest_s3/s3-object-created.json")
+    event["Records"][0]["s3"]["bucket"]["name"] = bucket
+    event["Records"][0]["s3"]["object"].update(
+        {"key": rewritten, "eTag": head["ETag"].strip('"'), "versionId": head["VersionId"]}
+    )
+    monkeypatch.setenv("LAKE_URI", f"s3://{bucket}/lake")
+    before = s3.list_objects_v2(Bucket=bucket, Prefix="lake/ses_events/")["KeyCount"]
+    (result,) = load_handler("ingest_s3").lambda_handler(event, lambda_context)["objects"]
+    assert result["rows"] == 0
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="lake/ses_events/")["KeyCount"] == before

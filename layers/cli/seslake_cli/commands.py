@@ -194,6 +194,9 @@ def _parser() -> argparse.ArgumentParser:
     erase.add_argument(
         "--dry-run", action="store_true", help="print what would change, change nothing"
     )
+    erase.add_argument(
+        "--stack", help="erase on a deployed stack: Athena finds, its EraseStateMachine rewrites"
+    )
     erase.set_defaults(run=_erase)
 
     schema = commands.add_parser("schema", help="print the ses_events schema as Markdown")
@@ -489,8 +492,17 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    from seslake_cli.erase import erase
+    from seslake_cli.erase import erase, erase_on_stack
 
+    if args.stack:
+        if args.dry_run:
+            raise SeslakeError("--dry-run runs locally: give --lake s3://... instead of --stack")
+        try:
+            record = erase_on_stack(args.addresses, args.stack)
+        except ValueError as error:
+            raise SeslakeError(str(error)) from error
+        print(orjson.dumps(record).decode())
+        return 0
     if not args.lake.startswith("s3://") and not Path(args.lake).is_dir():
         raise LakeLocationError(f"no lake at {args.lake}: no such folder")
     try:

@@ -117,3 +117,100 @@ def erase(
         left = ", ".join(store.url(key) for store, key in remaining[:5])
         raise QueryError(f"the address is still in {len(remaining)} place(s): {left}")
     return record
+
+
+def search_sql(addresses: frozenset[str], request_columns: list[str]) -> str:
+    """Athena SQL listing the files (`"$path"`) of both tables that mention an address: every
+    text column of ses_requests, and ses_events' `raw` (the whole SES record) and `recipient`."""
+    from .questions import quote
+
+    def any_of(column: str) -> str:
+        return " or ".join(f"strpos(lower({column}), {quote(a)}) > 0" for a in sorted(addresses))
+
+    texts = " || ' ' || ".join(f"coalesce(cast(\"{c}\" as varchar), '')" for c in request_columns)
+    return (
+        f'select distinct "$path" as path from ses_events where {any_of("raw")} '
+        f"or {any_of('recipient')} "
+        f'union select distinct "$path" as path from ses_requests where {any_of(f"({texts})")}'
+    )
+
+
+def erase_on_stack(
+    addresses: list[str],
+    stack: str,
+    session: Any = None,
+    sleep: Callable[[float], None] | None = None,
+    on_progress: Callable[[dict[str, int]], None] | None = None,
+) -> dict[str, Any]:
+    """Erase on a deployed stack: Athena finds the files (`"$path"`), the EraseStateMachine
+    rewrites them and the raw objects, Athena searches again, and the audit record is written."""
+    import time
+    import uuid
+
+    import boto3
+
+    from seslake.lake import S3Lake
+    from seslake.schema import REQUESTS_TABLE
+
+    from .backfill import follow
+    from .engines.athena import AthenaEngine, stack_outputs
+
+    wanted = normalized(addresses)
+    outputs = stack_outputs(stack, session)
+    missing = [
+        k
+        for k in ("EraseStateMachine", "LakeBucketName", "LakeUri", "RawUri", "GlueDatabase")
+        if k not in outputs
+    ]
+    if missing:
+        raise QueryError(f"stack {stack} has no output {', '.join(missing)}")
+    bucket = outputs["LakeBucketName"]
+    s3 = (session or boto3.Session()).client("s3")
+    whole = S3Lake(bucket, "", s3)
+    lake_prefix = outputs["LakeUri"][len(f"s3://{bucket}/") :].strip("/")
+    raw_prefix = outputs["RawUri"][len(f"s3://{bucket}/") :].strip("/") + "/"
+    engine = AthenaEngine(outputs["GlueDatabase"], outputs["AthenaWorkGroup"], session)
+    sql = search_sql(wanted, engine.columns(REQUESTS_TABLE))
+    found = [str(p) for p in engine.query(sql).column("path").to_pylist()]
+    keys = [p[len(f"s3://{bucket}/") :] for p in found]
+    keys += [key for key, _ in whole.list_keys(f"{lake_prefix}/quarantine/")]
+    run = uuid.uuid4().hex
+    request, manifest = f"erase-requests/{run}.json", f"erase-requests/{run}-manifest.json"
+    with tempfile.TemporaryFile() as handle:
+        handle.write(orjson.dumps({"addresses": sorted(wanted)}))
+        whole.put_file(request, handle)
+    with tempfile.TemporaryFile() as handle:
+        handle.write(orjson.dumps([{"key": key} for key in keys]))
+        whole.put_file(manifest, handle)
+    client = (session or boto3.Session()).client("stepfunctions")
+    started = client.start_execution(
+        stateMachineArn=outputs["EraseStateMachine"],
+        input=orjson.dumps(
+            {"manifest": manifest, "request": request, "raw_prefix": raw_prefix}
+        ).decode(),
+    )
+    arn = str(started["executionArn"])
+    try:
+        statuses = follow(
+            [arn], on_progress or (lambda counts: None), session, sleep=sleep or time.sleep
+        )
+    finally:
+        whole.delete([request])  # the only object naming the addresses, with its versions
+        whole.drop_old_versions(request)
+    if statuses[arn] != "SUCCEEDED":
+        raise QueryError(f"the erasure {arn} ended {statuses[arn]}: see its execution history")
+    remaining = engine.query(sql).num_rows  # the proof: Athena finds no file holding it
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    change = Erased(files_rewritten=keys)
+    record = audit_record(wanted, change, remaining=remaining, when=when)
+    record["files_searched_by_athena"] = len(found)
+    record["execution"] = arn
+    lake = S3Lake(bucket, lake_prefix, s3)
+    name = f"{AUDIT_PREFIX}/{when.replace(':', '')}-{record['address_sha256'][0][:16]}.json"
+    with tempfile.TemporaryFile() as handle:
+        handle.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        lake.put_file(name, handle)
+    record["audit_record"] = lake.url(name)
+    if remaining:
+        raise QueryError(f"Athena still finds the address in {remaining} file(s)")
+    return record

@@ -201,7 +201,8 @@ def erase_object(lake: Lake, key: str, addresses: frozenset[str], dry_run: bool 
                 lake.delete([key])
                 change.files_deleted.append(key)
             else:
-                lake.replace(key, new, token)
+                mark = "erase" if _kind(key) == "raw" else None  # ingest_s3 skips it
+                lake.replace(key, new, token, mark)
                 change.files_rewritten.append(key)
         except ChangedError:
             continue
@@ -246,3 +247,26 @@ def audit_record(
         **change.as_dict(),
         "remaining": remaining,
     }
+
+
+def request_addresses(lake: Lake, key: str) -> frozenset[str]:
+    """The addresses of an erasure request object (`{"addresses": [...]}`): kept in the
+    bucket for the run, so they never appear in a state machine's input or history."""
+    request = orjson.loads(lake.get_bytes(key))
+    return normalized(request["addresses"])
+
+
+def map_batch(event: dict[str, Any], lake: Lake) -> Erased:
+    """One batch of the erase state machine's maps: `{"Items": [{"key"} or {"Key"}],
+    "BatchInput": {"request": key}}`, keys of the bucket the lake is rooted at."""
+    items = event.get("Items")
+    batch_input = event.get("BatchInput") or {}
+    request = batch_input.get("request") if isinstance(batch_input, dict) else None
+    if not isinstance(items, list) or not isinstance(request, str):
+        keys = ", ".join(sorted(event)[:8]) or "none"
+        raise ValueError(f"not an erase batch with BatchInput.request (keys: {keys})")
+    addresses = request_addresses(lake, request)
+    total = Erased()
+    for item in items:
+        total.add(erase_object(lake, str(item.get("key") or item["Key"]), addresses))
+    return total

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 READ_CHUNK = 1 << 20
 
 
+#: S3 object metadata naming what rewrote an object (`erase`): ingest_s3 skips such an object
+#: under the raw prefix, whose records were ingested before it was rewritten.
+REWRITTEN = "seslake-rewritten"
+
+
 class Lake(Protocol):
     """A place to put objects by key (`ses_events/event_type=send/dt=.../x.parquet`)."""
 
@@ -50,9 +55,10 @@ class Lake(Protocol):
     def read(self, key: str) -> tuple[bytes, str]:
         """The content of key and a token of that state (an S3 ETag; size and time locally)."""
 
-    def replace(self, key: str, data: bytes, token: str) -> None:
+    def replace(self, key: str, data: bytes, token: str, mark: str | None = None) -> None:
         """Put data under key only if key is still as `read` returned it (ChangedError if
-        not), so a rewrite never overwrites what another writer put there meanwhile."""
+        not), so a rewrite never overwrites what another writer put there meanwhile. `mark`
+        is kept with an S3 object as its `REWRITTEN` metadata."""
 
     def drop_old_versions(self, key: str) -> int:
         """Delete every noncurrent version of key (a versioned bucket); how many."""
@@ -119,7 +125,7 @@ class LocalLake:
         token = self._token(path)
         return path.read_bytes(), token
 
-    def replace(self, key: str, data: bytes, token: str) -> None:
+    def replace(self, key: str, data: bytes, token: str, mark: str | None = None) -> None:
         path = self._path(key)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         try:
@@ -202,10 +208,13 @@ class S3Lake:
         response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         return response["Body"].read(), str(response["ETag"])
 
-    def replace(self, key: str, data: bytes, token: str) -> None:
+    def replace(self, key: str, data: bytes, token: str, mark: str | None = None) -> None:
         # A conditional write: S3 refuses it (412) if the object's ETag is no longer `token`.
+        metadata = {REWRITTEN: mark} if mark else {}
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfMatch=token)
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, IfMatch=token, Metadata=metadata
+            )
         except Exception as exc:  # botocore's ClientError; 412 is the race, the rest is not
             code = getattr(exc, "response", {}).get("Error", {}).get("Code")
             if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):

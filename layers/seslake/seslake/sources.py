@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from seslake.envelopes import LAMBDA_EVENT, Unit, sqs_retry_key
 from seslake.errors import LakeWriteError, TriggerError
 from seslake.ingest import Ingestor, IngestStats, paused_gc
-from seslake.lake import READ_CHUNK, Lake
+from seslake.lake import READ_CHUNK, REWRITTEN, Lake
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -132,14 +132,22 @@ def s3_objects(event: dict[str, Any]) -> list[S3Object]:
     return objects
 
 
-def ingest_s3_object(obj: S3Object, lake: Lake, s3: S3Client) -> IngestStats:
-    """One raw (Firehose) object, streamed: memory does not grow with its size."""
+def ingest_s3_object(
+    obj: S3Object, lake: Lake, s3: S3Client, skip_rewritten: bool = False
+) -> IngestStats:
+    """One raw (Firehose) object, streamed: memory does not grow with its size. With
+    `skip_rewritten` (an S3 notification), an object erasure rewrote is not read: its records
+    were ingested when it first arrived."""
     ingestor = Ingestor(lake)
     # The version the event names: the key may hold a newer one by now.
     if obj.version:
-        body = s3.get_object(Bucket=obj.bucket, Key=obj.key, VersionId=obj.version)["Body"]
+        response = s3.get_object(Bucket=obj.bucket, Key=obj.key, VersionId=obj.version)
     else:
-        body = s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+        response = s3.get_object(Bucket=obj.bucket, Key=obj.key)
+    if skip_rewritten and response.get("Metadata", {}).get(REWRITTEN):
+        response["Body"].close()
+        return ingestor.stats
+    body = response["Body"]
     with paused_gc():
         ingestor.add_stream(body.iter_chunks(READ_CHUNK), obj.uri, f"{obj.identity}@{obj.etag}")
         ingestor.stats.files += 1

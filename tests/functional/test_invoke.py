@@ -42,10 +42,14 @@ def test_invoke_runs_the_real_handler(
         assert result["cloudformation_response"]["Status"] == "SUCCESS"
     elif name == "compact":
         assert response["partitions"] == 0
+    elif name == "backfill":
+        assert response["files"] == 2 and response["rows"] > 0
+    elif name == "erase":
+        assert response["raw_records_removed"] == 10 and response["files_deleted"] == 1
 
 
 def test_invoke_names_the_functions_when_one_is_unknown(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["invoke", "nope", str(EVENTS / "compact/scheduled.json")]) == 1
-    assert "functions: compact, create_views" in capsys.readouterr().err
+    assert "functions: backfill, compact, create_views, erase" in capsys.readouterr().err

@@ -31,7 +31,11 @@ from .stack import (
 SAMPLE_OBJECTS = {
     "ingest_s3": ROOT / "events" / "ses" / "envelopes" / "firehose-batch.txt",
     "load_internal": ROOT / "events" / "load_internal" / "requests.csv",
+    "backfill": ROOT / "events" / "ses" / "envelopes" / "firehose-batch.txt",
+    "erase": ROOT / "events" / "ses" / "envelopes" / "firehose-batch.txt",
 }
+#: The erasure request a sample erase batch names (the addresses, kept out of the event).
+ERASE_REQUEST = ROOT / "events" / "erase" / "objects" / "request.json"
 
 
 def function_names(template: dict[str, Any]) -> dict[str, str]:
@@ -53,6 +57,22 @@ def _place_s3_objects(event: dict[str, Any], stack: LocalStack, body: bytes) -> 
         record["s3"]["bucket"]["name"] = bucket
         record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
         boto3.client("s3").put_object(Bucket=bucket, Key=record["s3"]["object"]["key"], Body=body)
+
+
+def _place_batch_objects(event: dict[str, Any], stack: LocalStack, body: bytes) -> None:
+    """A Step Functions Distributed Map batch: each item's object (and an erase batch's
+    request) put in the stack's bucket."""
+    import boto3
+
+    bucket = stack.physical["LakeBucket"]
+    s3 = boto3.client("s3")
+    if "bucket" in event["BatchInput"]:
+        event["BatchInput"]["bucket"] = bucket
+    for item in event["Items"]:
+        s3.put_object(Bucket=bucket, Key=item.get("Key") or item["key"], Body=body)
+    request = event["BatchInput"].get("request")
+    if request:
+        s3.put_object(Bucket=bucket, Key=request, Body=ERASE_REQUEST.read_bytes())
 
 
 def invoke(function: str, event_file: Path, object_file: Path | None = None) -> dict[str, Any]:
@@ -85,6 +105,11 @@ def invoke(function: str, event_file: Path, object_file: Path | None = None) -> 
                 if sample is None:
                     raise TemplateError("this S3 event needs --object FILE to put in place")
                 _place_s3_objects(event, stack, sample.read_bytes())
+            if "Items" in event and isinstance(event.get("BatchInput"), dict):
+                sample = object_file or SAMPLE_OBJECTS.get(name)
+                if sample is None:
+                    raise TemplateError("this batch needs --object FILE to put in place")
+                _place_batch_objects(event, stack, sample.read_bytes())
             if "ResponseURL" in event:
                 event["ResponseURL"] = response_url
             # The function's log and metric lines (stdout in Lambda) go to stderr here, so

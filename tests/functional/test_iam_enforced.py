@@ -135,6 +135,43 @@ def test_backfill_without_put_object_fails(stack: LocalStack) -> None:
     assert keys(stack, "lake/") == []
 
 
+# erase -----------------------------------------------------------------------------------
+
+
+def erase_batch(stack: LocalStack, versioned: bool = True) -> dict[str, Any]:
+    """A batch of the erase state machine's raw map: one raw object and the request naming
+    an address its records hold, placed by the test's own identity."""
+    import boto3
+
+    body = SAMPLE_OBJECTS["ingest_s3"].read_bytes()
+    placed = s3_event(stack, "ingest_s3/s3-object-created.json", body)["Records"][0]["s3"]
+    bucket, key = placed["bucket"]["name"], placed["object"]["key"]
+    s3 = boto3.client("s3")
+    if versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=bucket, Key=key, Body=body)  # a second version of it
+    request = "erase-requests/run.json"
+    s3.put_object(Bucket=bucket, Key=request, Body=b'{"addresses": ["recipient@example.com"]}')
+    return {"Items": [{"Key": key}], "BatchInput": {"request": request}}
+
+
+def test_erase_rewrites_raw_and_drops_old_versions_with_its_role(stack: LocalStack) -> None:
+    batch = erase_batch(stack)
+    with function_role(stack, "EraseFunction"):
+        response = run(stack, "EraseFunction", "erase", batch)
+    assert response["raw_records_removed"] == 10 and response["files_deleted"] == 1
+    assert response["versions_deleted"] >= 2
+
+
+def test_erase_without_listing_versions_fails(stack: LocalStack) -> None:
+    batch = erase_batch(stack)
+    with (
+        function_role(stack, "EraseFunction", lambda r: without(r, "s3:ListBucketVersions")),
+        pytest.raises(ClientError, match="AccessDenied"),
+    ):
+        run(stack, "EraseFunction", "erase", batch)
+
+
 # load_internal ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from seslake.errors import TriggerError
 from seslake_cli.backfill import Days, follow, start_on_stack
 from seslake_cli.commands import main
 from seslake_cli.stack import load_handler, load_template
@@ -195,7 +196,7 @@ def test_the_lambda_step_and_the_command_write_the_same_files(
 
 
 def test_a_batch_that_is_not_a_map_batch_is_refused(raw_bucket: str, lambda_context: Any) -> None:
-    with pytest.raises(ValueError, match="not a Distributed Map batch"):
+    with pytest.raises(TriggerError, match="not a Distributed Map batch"):
         load_handler("backfill").lambda_handler({"Items": []}, lambda_context)
 
 

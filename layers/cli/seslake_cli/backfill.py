@@ -59,23 +59,37 @@ class Days:
 
 
 def _sum(total: IngestStats, part: dict[str, Any]) -> None:
-    for name in ("files", "records", "rows", "quarantined", "files_written", "hard_bounces"):
-        setattr(total, name, getattr(total, name) + int(part[name]))
-    total.rows_by_type.update(part["rows_by_type"])
-    total.failed.update(part["failed_objects"])
+    """A worker's batch result (a dict: it crosses processes) counted into the total."""
+    counted = IngestStats(
+        files=int(part["files"]),
+        records=int(part["records"]),
+        rows=int(part["rows"]),
+        quarantined=int(part["quarantined"]),
+        files_written=int(part["files_written"]),
+        hard_bounces=int(part["hard_bounces"]),
+    )
+    counted.rows_by_type.update(part["rows_by_type"])
+    counted.failed.update(part["failed_objects"])
+    total.add(counted)
+
+
+def _batch(items: list[Any], ingest: Callable[[Any], tuple[str, IngestStats]]) -> dict[str, Any]:
+    """A worker's batch, each item ingested and committed on its own; counts as a dict."""
+    total = IngestStats()
+    failed: dict[str, str] = {}
+    for item in items:
+        name, stats = ingest(item)
+        total.add(stats)
+        if stats.failed:
+            failed[name] = next(iter(stats.failed.values()))
+    total.failed = dict(failed)
+    return {**total.as_dict(), "failed_objects": failed}
 
 
 def _files_batch(paths: list[str], lake_uri: str) -> dict[str, Any]:
-    """One worker's batch of files, each ingested and committed on its own."""
+    """One worker's batch of files."""
     lake = open_lake(lake_uri)
-    total = IngestStats()
-    failed: dict[str, str] = {}
-    for path in paths:
-        stats = ingest_files([Path(path)], lake)
-        _sum(total, {**stats.as_dict(), "failed_objects": {}})
-        if stats.failed:
-            failed[path] = next(iter(stats.failed.values()))
-    return {**total.as_dict(), "failed_objects": failed}
+    return _batch(paths, lambda path: (path, ingest_files([Path(path)], lake)))
 
 
 def _objects_batch(objects: list[S3Object], lake_uri: str) -> dict[str, Any]:
@@ -84,14 +98,7 @@ def _objects_batch(objects: list[S3Object], lake_uri: str) -> dict[str, Any]:
 
     s3 = boto3.client("s3")
     lake = open_lake(lake_uri, s3)
-    total = IngestStats()
-    failed: dict[str, str] = {}
-    for obj in objects:
-        stats = ingest_s3_object(obj, lake, s3)
-        _sum(total, {**stats.as_dict(), "failed_objects": {}})
-        if stats.failed:
-            failed[obj.uri] = next(iter(stats.failed.values()))
-    return {**total.as_dict(), "failed_objects": failed}
+    return _batch(objects, lambda obj: (obj.uri, ingest_s3_object(obj, lake, s3)))
 
 
 def list_objects(source: str, days: Days, s3: Any) -> list[S3Object]:

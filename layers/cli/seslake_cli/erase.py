@@ -72,6 +72,15 @@ def _parquet_holding(lake: Lake, addresses: frozenset[str]) -> list[str]:
         return sorted(found)
 
 
+def _write_audit(lake: Lake, record: dict[str, Any], when: str) -> None:
+    """The audit record under audit/erasure/ of the lake; its location added to it."""
+    name = f"{AUDIT_PREFIX}/{when.replace(':', '')}-{record['address_sha256'][0][:16]}.json"
+    with tempfile.TemporaryFile() as handle:
+        handle.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        lake.put_file(name, handle)
+    record["audit_record"] = lake.url(name)
+
+
 def find(lake: Lake, raw: Lake | None, addresses: frozenset[str]) -> list[tuple[Lake, str]]:
     """Every (store, key) that mentions an address."""
     places = [(lake, key) for key in _parquet_holding(lake, addresses)]
@@ -108,11 +117,7 @@ def erase(
         return record
     remaining = find(lake, raw, wanted)  # the proof: the same search finds nothing
     record = audit_record(wanted, total, remaining=len(remaining), when=when)
-    name = f"{AUDIT_PREFIX}/{when.replace(':', '')}-{record['address_sha256'][0][:16]}.json"
-    with tempfile.TemporaryFile() as handle:
-        handle.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
-        lake.put_file(name, handle)
-    record["audit_record"] = lake.url(name)
+    _write_audit(lake, record, when)
     if remaining:
         left = ", ".join(store.url(key) for store, key in remaining[:5])
         raise QueryError(f"the address is still in {len(remaining)} place(s): {left}")
@@ -205,12 +210,7 @@ def erase_on_stack(
     record = audit_record(wanted, change, remaining=remaining, when=when)
     record["files_searched_by_athena"] = len(found)
     record["execution"] = arn
-    lake = S3Lake(bucket, lake_prefix, s3)
-    name = f"{AUDIT_PREFIX}/{when.replace(':', '')}-{record['address_sha256'][0][:16]}.json"
-    with tempfile.TemporaryFile() as handle:
-        handle.write(orjson.dumps(record, option=orjson.OPT_INDENT_2))
-        lake.put_file(name, handle)
-    record["audit_record"] = lake.url(name)
+    _write_audit(S3Lake(bucket, lake_prefix, s3), record, when)
     if remaining:
         raise QueryError(f"Athena still finds the address in {remaining} file(s)")
     return record

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .ingest import IngestStats
 from .lake import Lake
-from .sources import S3Object, ingest_s3_object
+from .sources import S3Object, ingest_s3_object, map_batch_items
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -59,14 +59,7 @@ def backfill_objects(objects: Iterable[S3Object], lake: Lake, s3: S3Client) -> B
     failed: dict[str, str] = {}
     for obj in objects:
         stats = ingest_s3_object(obj, lake, s3)
-        total.files += stats.files
-        total.records += stats.records
-        total.rows += stats.rows
-        total.quarantined += stats.quarantined
-        total.files_written += stats.files_written
-        total.hard_bounces += stats.hard_bounces
-        total.rows_by_type.update(stats.rows_by_type)
-        total.quarantine_reasons.update(stats.quarantine_reasons)
+        total.add(stats)
         if stats.failed:
             failed[obj.uri] = next(iter(stats.failed.values()))
     total.failed = dict(failed)
@@ -76,10 +69,5 @@ def backfill_objects(objects: Iterable[S3Object], lake: Lake, s3: S3Client) -> B
 def map_batch(event: Mapping[str, Any], lake: Lake, s3: S3Client) -> BatchResult:
     """One batch of a Distributed Map with an S3 ListObjectsV2 item reader and an item batcher:
     `{"Items": [{"Key", "ETag", "Size", ...}], "BatchInput": {"bucket": ...}}`."""
-    items = event.get("Items")
-    batch_input = event.get("BatchInput") or {}
-    bucket = batch_input.get("bucket") if isinstance(batch_input, Mapping) else None
-    if not isinstance(items, list) or not isinstance(bucket, str):
-        keys = ", ".join(sorted(event)[:8]) or "none"
-        raise ValueError(f"not a Distributed Map batch with BatchInput.bucket (keys: {keys})")
+    items, bucket = map_batch_items(event, "bucket")
     return backfill_objects((listed_object(bucket, item, s3) for item in items), lake, s3)

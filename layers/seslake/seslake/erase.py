@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from .errors import ChangedError
 from .lake import Lake
 from .normalize import bare_address
+from .sources import map_batch_items
 from .stream import split_json
 from .writer import PARQUET_OPTIONS, QUARANTINE_PREFIX
 
@@ -259,12 +260,7 @@ def request_addresses(lake: Lake, key: str) -> frozenset[str]:
 def map_batch(event: dict[str, Any], lake: Lake) -> Erased:
     """One batch of the erase state machine's maps: `{"Items": [{"key"} or {"Key"}],
     "BatchInput": {"request": key}}`, keys of the bucket the lake is rooted at."""
-    items = event.get("Items")
-    batch_input = event.get("BatchInput") or {}
-    request = batch_input.get("request") if isinstance(batch_input, dict) else None
-    if not isinstance(items, list) or not isinstance(request, str):
-        keys = ", ".join(sorted(event)[:8]) or "none"
-        raise ValueError(f"not an erase batch with BatchInput.request (keys: {keys})")
+    items, request = map_batch_items(event, "request")
     addresses = request_addresses(lake, request)
     total = Erased()
     for item in items:

@@ -65,6 +65,18 @@ class IngestStats:
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     failed: dict[str, str] = field(default_factory=dict)
 
+    def add(self, other: IngestStats) -> None:
+        """Count another run's figures in too (a backfill sums its objects')."""
+        self.files += other.files
+        self.records += other.records
+        self.rows += other.rows
+        self.quarantined += other.quarantined
+        self.files_written += other.files_written
+        self.hard_bounces += other.hard_bounces
+        self.rows_by_type.update(other.rows_by_type)
+        self.quarantine_reasons.update(other.quarantine_reasons)
+        self.failed.update(other.failed)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "files": self.files,

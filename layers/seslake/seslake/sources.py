@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,6 +189,19 @@ def lambda_event_response(event: dict[str, Any], stats: IngestStats) -> dict[str
     if stats.failed:
         raise LakeWriteError(next(iter(stats.failed.values())))
     return stats.as_dict()
+
+
+def map_batch_items(event: Mapping[str, Any], needs: str) -> tuple[list[Any], str]:
+    """The items of a Step Functions Distributed Map batch (an item batcher's
+    `{"Items": [...], "BatchInput": {...}}`) and the BatchInput field `needs`; a TriggerError
+    for anything else."""
+    items = event.get("Items")
+    batch_input = event.get("BatchInput")
+    value = batch_input.get(needs) if isinstance(batch_input, Mapping) else None
+    if not isinstance(items, list) or not isinstance(value, str):
+        keys = ", ".join(sorted(event)[:8]) or "none"
+        raise TriggerError(f"not a Distributed Map batch with BatchInput.{needs} (keys: {keys})")
+    return items, value
 
 
 def env_lake_uri() -> str:

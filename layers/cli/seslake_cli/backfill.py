@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from seslake.backfill import listed_object
 from seslake.ingest import IngestStats
 from seslake.lake import open_lake
 from seslake.sources import S3Object, find_files, ingest_files, ingest_s3_object
@@ -103,26 +104,16 @@ def _objects_batch(objects: list[S3Object], lake_uri: str) -> dict[str, Any]:
 
 def list_objects(source: str, days: Days, s3: Any) -> list[S3Object]:
     """The raw objects under an s3:// prefix on those days, with the identity an S3 event
-    would give each (current version, or ETag)."""
+    would give each (current version, or ETag), as the backfill function gives them."""
     bucket, _, prefix = source[len("s3://") :].partition("/")
-    objects = []
     paginator = s3.get_paginator("list_objects_v2")
-    for day_prefix in days.prefixes(prefix):
-        for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix):
-            for item in page.get("Contents", []):
-                if days.holds(item["Key"]):
-                    head = s3.head_object(Bucket=bucket, Key=item["Key"])
-                    version = head.get("VersionId")
-                    objects.append(
-                        S3Object(
-                            bucket,
-                            item["Key"],
-                            str(item["ETag"]).strip('"'),
-                            int(item["Size"]),
-                            None if version in (None, "null") else str(version),
-                        )
-                    )
-    return objects
+    return [
+        listed_object(bucket, item, s3)
+        for day_prefix in days.prefixes(prefix)
+        for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix)
+        for item in page.get("Contents", [])
+        if days.holds(item["Key"])
+    ]
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:

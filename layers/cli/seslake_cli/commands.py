@@ -474,7 +474,7 @@ def _backfill(args: argparse.Namespace) -> int:
         print(orjson.dumps({"executions": statuses}).decode())
         return 0 if all(status == "SUCCEEDED" for status in statuses.values()) else 1
     started = time.perf_counter()
-    with _counter("backfill", disable=args.no_progress) as on_batch:
+    with _progress(None, "backfill", disable=args.no_progress, unit=" objects") as on_batch:
         stats, failed = run_local(args.source, args.lake, days, args.workers, on_batch)
     seconds = time.perf_counter() - started
     summary = {
@@ -513,31 +513,13 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
-class _counter:
-    """A tqdm counter of objects on stderr when tqdm is installed and stderr is a terminal."""
-
-    def __init__(self, label: str, disable: bool = False) -> None:
-        self.bar: Any = None
-        if disable:
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return
-        self.bar = tqdm(desc=label, unit=" objects", file=sys.stderr, disable=None)
-
-    def __enter__(self) -> Callable[[int], None] | None:
-        return self.bar.update if self.bar is not None else None
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 class _progress:
-    """A tqdm byte counter on stderr when tqdm is installed and stderr is a terminal."""
+    """A tqdm counter on stderr (of bytes, or of `unit`s out of no known total) when tqdm is
+    installed and stderr is a terminal."""
 
-    def __init__(self, total: int, label: str, disable: bool = False) -> None:
+    def __init__(
+        self, total: int | None, label: str, disable: bool = False, unit: str = "B"
+    ) -> None:
         self.bar: Any = None
         if disable:
             return
@@ -548,8 +530,8 @@ class _progress:
         self.bar = tqdm(
             total=total,
             desc=label,
-            unit="B",
-            unit_scale=True,
+            unit=unit,
+            unit_scale=unit == "B",
             file=sys.stderr,
             disable=None,
             mininterval=0.5,

@@ -23,10 +23,10 @@ from seslake.erase import (
     audit_record,
     erase_object,
     holding,
-    lake_keys,
     normalized,
 )
 from seslake.lake import Lake, LocalLake, open_lake
+from seslake.writer import QUARANTINE_PREFIX
 
 from .errors import QueryError
 
@@ -84,7 +84,7 @@ def _write_audit(lake: Lake, record: dict[str, Any], when: str) -> None:
 def find(lake: Lake, raw: Lake | None, addresses: frozenset[str]) -> list[tuple[Lake, str]]:
     """Every (store, key) that mentions an address."""
     places = [(lake, key) for key in _parquet_holding(lake, addresses)]
-    quarantine = [k for k in lake_keys(lake) if not k.endswith(".parquet")]
+    quarantine = [key for key, _ in lake.list_keys(QUARANTINE_PREFIX + "/")]
     places += [(lake, key) for key in holding(lake, quarantine, addresses)]
     if raw is not None:
         raw_keys = [key for key, _ in raw.list_keys("")]
@@ -178,7 +178,7 @@ def erase_on_stack(
     sql = search_sql(wanted, engine.columns(REQUESTS_TABLE))
     found = [str(p) for p in engine.query(sql).column("path").to_pylist()]
     keys = [p[len(f"s3://{bucket}/") :] for p in found]
-    keys += [key for key, _ in whole.list_keys(f"{lake_prefix}/quarantine/")]
+    keys += [key for key, _ in whole.list_keys(f"{lake_prefix}/{QUARANTINE_PREFIX}/")]
     run = uuid.uuid4().hex
     request, manifest = f"erase-requests/{run}.json", f"erase-requests/{run}-manifest.json"
     with tempfile.TemporaryFile() as handle:

@@ -31,7 +31,7 @@ from .errors import ChangedError
 from .lake import Lake
 from .normalize import bare_address
 from .sources import map_batch_items
-from .stream import split_json
+from .stream import decompressed, split_json
 from .writer import PARQUET_OPTIONS, QUARANTINE_PREFIX
 
 ERASED = "[erased]"
@@ -155,14 +155,20 @@ def _erase_lines(data: bytes, addresses: frozenset[str]) -> tuple[bytes | None, 
     return b"".join(kept), change
 
 
+def _plain(data: bytes) -> bytes:
+    """An object's bytes, gunzipped if gzip (with the ingest stream's inflation cap)."""
+    return b"".join(decompressed([data]))
+
+
 def _erase_raw(data: bytes, addresses: frozenset[str]) -> tuple[bytes | None, Erased]:
     """A raw Firehose object: its records that mention the addresses removed, the others kept
     one per line, compressed as it was."""
     packed = data[:2] == b"\x1f\x8b"
-    if not mentions(gzip.decompress(data) if packed else data, addresses):
+    text = _plain(data)
+    if not mentions(text, addresses):
         return None, Erased()
     kept, removed = [], 0
-    for piece in split_json(iter([data])):
+    for piece in split_json(iter([text])):
         if mentions(piece.text, addresses):
             removed += 1
         else:
@@ -222,20 +228,10 @@ def holding(lake: Lake, keys: Iterable[str], addresses: frozenset[str]) -> Itera
             found = any(
                 mentions(orjson.dumps(row, default=str), addresses) for row in table.to_pylist()
             )
-        elif data[:2] == b"\x1f\x8b":
-            found = mentions(gzip.decompress(data), addresses)
         else:
-            found = mentions(data, addresses)
+            found = mentions(_plain(data), addresses)
         if found:
             yield key
-
-
-def lake_keys(lake: Lake) -> list[str]:
-    """Every key of the lake erasure looks at: both tables and the quarantine."""
-    keys = []
-    for prefix in (*TABLES, QUARANTINE_PREFIX + "/"):
-        keys += [key for key, _ in lake.list_keys(prefix)]
-    return keys
 
 
 def audit_record(

@@ -3,6 +3,7 @@ derived from it, and the one in SQL (recipient_journey's lifecycle rank) is chec
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -37,3 +38,33 @@ def test_every_name_of_every_type_maps_back_to_it() -> None:
         "Delivery": "delivery",
     }
     assert PAYLOAD_KEYS["rendering_failure"] == "failure"  # SES's own key for it
+
+
+def test_the_row_layouts_between_them_fill_every_column_once_per_type() -> None:
+    from seslake.schema import EVENT_COLUMN_NAMES, ROW_COLUMNS, ROW_LAYOUTS
+
+    assert ROW_LAYOUTS.keys() == set(EVENT_TYPES)
+    for name, layout in ROW_LAYOUTS.items():
+        assert len(set(layout)) == len(layout), name
+        assert layout[: len(ROW_COLUMNS)] == ROW_COLUMNS
+        assert set(layout) <= set(EVENT_COLUMN_NAMES), name
+    assert {c for layout in ROW_LAYOUTS.values() for c in layout} == set(EVENT_COLUMN_NAMES)
+
+
+def test_the_general_reading_fills_no_column_outside_its_types_layout() -> None:
+    """normalize's rows are narrowed to the layout: a value outside it would be lost."""
+    from seslake.normalize import as_event, normalize
+    from tests.conftest import SES
+
+    seen = set()
+    for path in sorted(SES.glob("*/*.json")):
+        if path.parent.name == "receiving":  # not sending events
+            continue
+        record = json.loads(path.read_text())
+        if "mail" not in record:
+            continue
+        event_type, rows = normalize(record, "t", 0)
+        event = as_event(event_type, rows)  # raises on a value outside the layout
+        assert len(event.rows) == len(rows)
+        seen.add(event_type)
+    assert seen == set(EVENT_TYPES)

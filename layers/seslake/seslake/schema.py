@@ -38,6 +38,31 @@ class Column:
     origin: str = ""
 
 
+#: The columns every event type fills, in the order the ingest core builds them: the event and
+#: its recipient, then what the record's `mail` object and envelope give every row of it.
+ROW_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "recipient",
+    "message_id",
+    "event_at",
+    "sent_at",
+    "source_format",
+    "source",
+    "from_address",
+    "subject",
+    "destination",
+    "sending_account_id",
+    "source_arn",
+    "source_ip",
+    "caller_identity",
+    "configuration_set",
+    "tags",
+    "raw",
+    "ingest_source",
+    "ingested_at",
+)
+
+
 @dataclass(frozen=True)
 class EventType:
     """One kind of SES event and every name it goes by."""
@@ -52,6 +77,16 @@ class EventType:
     """EventBridge's `detail-type` for it."""
     notification_type: str | None = None
     """The identity notification's `notificationType`, for the three types that have one."""
+    columns: tuple[str, ...] = ()
+    """The type's own columns with one value for the whole record (every type also fills
+    `ROW_COLUMNS`); the others stay null in its rows."""
+    recipient_columns: tuple[str, ...] = ()
+    """The type's own columns with a value per recipient (bounce, delay)."""
+
+    @property
+    def row_layout(self) -> tuple[str, ...]:
+        """The columns of the type's rows, in the order the ingest core builds them."""
+        return ROW_COLUMNS + self.columns + self.recipient_columns
 
 
 #: Every SES event type, in lifecycle order: a message is sent (or rejected, or fails to render),
@@ -59,15 +94,74 @@ class EventType:
 #: position is recipient_journey's `lifecycle_rank` (it orders events of one instant).
 EVENT_TYPE_REGISTRY: tuple[EventType, ...] = (
     EventType("send", "Send", "send", "Email Sent"),
-    EventType("reject", "Reject", "reject", "Email Rejected"),
-    EventType("rendering_failure", "Rendering Failure", "failure", "Email Rendering Failed"),
-    EventType("delivery_delay", "DeliveryDelay", "deliveryDelay", "Email Delivery Delayed"),
-    EventType("delivery", "Delivery", "delivery", "Email Delivered", "Delivery"),
-    EventType("bounce", "Bounce", "bounce", "Email Bounced", "Bounce"),
-    EventType("open", "Open", "open", "Email Opened"),
-    EventType("click", "Click", "click", "Email Clicked"),
-    EventType("complaint", "Complaint", "complaint", "Email Complaint Received", "Complaint"),
-    EventType("subscription", "Subscription", "subscription", "Email Subscribed"),
+    EventType("reject", "Reject", "reject", "Email Rejected", columns=("reject_reason",)),
+    EventType(
+        "rendering_failure",
+        "Rendering Failure",
+        "failure",
+        "Email Rendering Failed",
+        columns=("error_message", "template_name"),
+    ),
+    EventType(
+        "delivery_delay",
+        "DeliveryDelay",
+        "deliveryDelay",
+        "Email Delivery Delayed",
+        columns=("reporting_mta", "delay_type", "delay_expires_at"),
+        recipient_columns=("diagnostic_code", "delay_status"),
+    ),
+    EventType(
+        "delivery",
+        "Delivery",
+        "delivery",
+        "Email Delivered",
+        "Delivery",
+        columns=("reporting_mta", "remote_mta_ip", "smtp_response", "processing_time_ms"),
+    ),
+    EventType(
+        "bounce",
+        "Bounce",
+        "bounce",
+        "Email Bounced",
+        "Bounce",
+        columns=("bounce_type", "bounce_subtype", "feedback_id", "reporting_mta", "remote_mta_ip"),
+        recipient_columns=("bounce_action", "bounce_status", "diagnostic_code"),
+    ),
+    EventType("open", "Open", "open", "Email Opened", columns=("ip_address", "user_agent")),
+    EventType(
+        "click",
+        "Click",
+        "click",
+        "Email Clicked",
+        columns=("link", "link_tags", "ip_address", "user_agent"),
+    ),
+    EventType(
+        "complaint",
+        "Complaint",
+        "complaint",
+        "Email Complaint Received",
+        "Complaint",
+        columns=(
+            "feedback_id",
+            "complaint_feedback_type",
+            "complaint_subtype",
+            "complaint_arrival_at",
+            "user_agent",
+        ),
+    ),
+    EventType(
+        "subscription",
+        "Subscription",
+        "subscription",
+        "Email Subscribed",
+        columns=(
+            "contact_list",
+            "subscription_source",
+            "unsubscribe_all",
+            "topic_preferences",
+            "is_opt_out",
+        ),
+    ),
 )
 EVENT_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPE_REGISTRY)
 #: Event publishing `eventType` -> event_type.
@@ -417,6 +511,8 @@ EVENT_PARTITIONS: tuple[Column, ...] = (
 
 EVENT_SCHEMA: pa.Schema = pa.schema([pa.field(c.name, c.arrow) for c in EVENT_COLUMNS])
 EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EVENT_COLUMNS)
+#: event_type -> the columns its rows fill, in the order the ingest core builds them.
+ROW_LAYOUTS: dict[str, tuple[str, ...]] = {t.name: t.row_layout for t in EVENT_TYPE_REGISTRY}
 
 #: Columns the internal data (`ses_requests`) has whatever else the company adds.
 REQUEST_KEY_COLUMNS: tuple[Column, ...] = (
@@ -482,10 +578,15 @@ def markdown() -> str:
         "",
         "## `event_type` values",
         "",
-        "| `event_type` | event publishing `eventType` | notification `notificationType` |",
-        "|---|---|---|",
+        "Every type fills the columns from `event_id` to `tags` and `raw` to `ingested_at`;"
+        " its own columns are null in the rows of the other types.",
+        "",
+        "| `event_type` | event publishing `eventType` | notification `notificationType` |"
+        " its own columns |",
+        "|---|---|---|---|",
     ]
     for t in EVENT_TYPE_REGISTRY:
         notification = f"`{t.notification_type}`" if t.notification_type else "-"
-        lines.append(f"| `{t.name}` | `{t.event_type}` | {notification} |")
+        own = ", ".join(f"`{c}`" for c in t.columns + t.recipient_columns) or "-"
+        lines.append(f"| `{t.name}` | `{t.event_type}` | {notification} | {own} |")
     return "\n".join(lines) + "\n"

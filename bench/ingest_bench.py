@@ -201,7 +201,8 @@ def lambda_site() -> Path:
     """The layer's requirements installed alone (as Lambda sees them), plus boto3."""
     site = ROOT / "build" / "lambda-site"
     stamp = site / ".installed"
-    if not stamp.exists():
+    requirements = (ROOT / "layers/seslake/requirements.txt").read_text()
+    if not stamp.exists() or stamp.read_text() != requirements:  # installed, and up to date
         shutil.rmtree(site, ignore_errors=True)
         subprocess.run(
             [
@@ -218,7 +219,7 @@ def lambda_site() -> Path:
             ],
             check=True,
         )
-        stamp.touch()
+        stamp.write_text(requirements)
     return site
 
 

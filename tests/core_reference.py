@@ -78,13 +78,11 @@ def bench_firehose_object() -> bytes:
 def inputs() -> Iterator[tuple[str, Feed]]:
     """(group, what to feed one Ingestor) for every input of the reference."""
     for path in sample_files():
-        name, data = _name(path), path.read_bytes()
-        yield f"stream {name}", lambda i, n=name, d=data: i.add_stream([d], n, n)
-        yield f"payload {name}", lambda i, n=name, d=data: i.add_payload(d, n, n)
+        name = _name(path)
+        yield f"stream {name}", _as_stream(name, path.read_bytes())
+        yield f"payload {name}", _as_payload(name, path.read_bytes())
         if path.parent.name == "ingest_sns":
-            event = orjson.loads(data)
-            unit = Unit(b"", LAMBDA_EVENT, LAMBDA_EVENT)
-            yield f"lambda {name}", lambda i, e=event, u=unit: i.add_value(e, u)
+            yield f"lambda {name}", _as_lambda_event(orjson.loads(path.read_bytes()))
 
     def sns(ingestor: Ingestor) -> None:
         for n, payload in enumerate(bench_sns_payloads()):
@@ -95,6 +93,18 @@ def inputs() -> Iterator[tuple[str, Feed]]:
         "bench firehose",
         lambda i: i.add_stream([bench_firehose_object()], "firehose", "firehose"),
     )
+
+
+def _as_stream(name: str, data: bytes) -> Feed:
+    return lambda ingestor: ingestor.add_stream([data], name, name)
+
+
+def _as_payload(name: str, data: bytes) -> Feed:
+    return lambda ingestor: ingestor.add_payload(data, name, name)
+
+
+def _as_lambda_event(event: object) -> Feed:
+    return lambda ingestor: ingestor.add_value(event, Unit(b"", LAMBDA_EVENT, LAMBDA_EVENT))
 
 
 def summary(lake: Path) -> dict[str, dict[str, Any]]:

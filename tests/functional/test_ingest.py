@@ -116,13 +116,20 @@ def test_a_record_that_breaks_normalize_unforeseen_is_quarantined(
 ) -> None:
     """The safety net for bugs: an unexpected exception costs one record, not the batch."""
     from seslake.normalize import normalize as real
+    from seslake.typed import rows as real_typed
 
     def normalize(record: dict[str, Any], *args: Any) -> Any:
         if record["mail"]["messageId"] == "breaks":
             raise ZeroDivisionError("division by zero")
         return real(record, *args)
 
+    def typed_rows(record: Any, *args: Any) -> Any:  # the same bug in the typed reading
+        if record.mail.message_id == "breaks":
+            raise ZeroDivisionError("division by zero")
+        return real_typed(record, *args)
+
     monkeypatch.setattr(ingest, "normalize", normalize)
+    monkeypatch.setattr(ingest, "typed_rows", typed_rows)
     send = load_event("ses/publishing/send.json")
     breaks = copy.deepcopy(send)
     breaks["mail"]["messageId"] = "breaks"

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from seslake.records import SesRecord, decode_document
 from seslake.schema import EVENTBRIDGE_DETAIL_TYPES
 
 _SNS_TYPES = {"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"}
@@ -49,6 +50,13 @@ class Leaf:
     unit: Unit
     error: str | None = None
     raw: str | None = None  # the record's own one-line JSON text, when it arrived as one
+    typed: SesRecord | None = None  # the record read into types (then `record` is None)
+
+    @classmethod
+    def of_text(cls, typed: SesRecord, unit: Unit, text: bytes | str) -> Leaf:
+        """A record read into types from its own one-line `text`."""
+        raw = text.decode() if isinstance(text, bytes) else text
+        return cls(None, unit, raw=raw, typed=typed)
 
     @classmethod
     def bad(cls, unit: Unit, reason: str) -> Leaf:
@@ -121,6 +129,10 @@ def _parse_inner(
 ) -> None:
     if not isinstance(text, str):
         out.append(Leaf.bad(unit, f"{what} is not a string"))
+        return
+    typed = decode_document(text)
+    if typed is not None:
+        out.append(Leaf.of_text(typed[0], unit, typed[1]))
         return
     try:
         inner = orjson.loads(text)

@@ -23,17 +23,18 @@ import orjson
 from seslake.envelopes import Leaf, Unit, unwrap
 from seslake.errors import BadRecordError
 from seslake.lake import Lake
-from seslake.normalize import normalize
-from seslake.schema import EVENT_COLUMN_NAMES, FIRST_EVENT_DAY, MAX_FUTURE_MS
+from seslake.normalize import Event, as_event, normalize
+from seslake.records import SesRecord, decode_document, decode_line
+from seslake.schema import FIRST_EVENT_DAY, MAX_FUTURE_MS, ROW_LAYOUTS
 from seslake.stream import split_json
 from seslake.timestamps import iso_ms, to_epoch_ms
+from seslake.typed import rows as typed_rows
 from seslake.writer import LakeWriter, Written
 
 from .errors import InflationError
 
-_I_BOUNCE_TYPE = EVENT_COLUMN_NAMES.index("bounce_type")
-_I_BOUNCE_SUBTYPE = EVENT_COLUMN_NAMES.index("bounce_subtype")
-_I_EVENT_AT = EVENT_COLUMN_NAMES.index("event_at")
+_I_BOUNCE_TYPE = ROW_LAYOUTS["bounce"].index("bounce_type")
+_I_BOUNCE_SUBTYPE = ROW_LAYOUTS["bounce"].index("bounce_subtype")
 _FIRST_EVENT_MS = to_epoch_ms(f"{FIRST_EVENT_DAY}T00:00:00Z", "FIRST_EVENT_DAY")
 #: Quarantine reason prefix of a payload that broke the envelope walk or normalize in a way
 #: they do not check for.
@@ -107,6 +108,10 @@ class Ingestor:
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
         """One JSON document: a Lambda event, an SNS notification, an SES record, ..."""
         unit = Unit(text, origin, identity or origin)
+        typed = decode_document(text)
+        if typed is not None:
+            self._add_typed(typed[0], typed[1], unit)
+            return
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
@@ -132,7 +137,7 @@ class Ingestor:
         counted = _counting(chunks, on_bytes) if on_bytes else chunks
         last_line = pieces = piece_bytes = 0
         try:
-            for piece in split_json(counted):
+            for piece in split_json(counted, decode_line):
                 last_line = piece.line
                 pieces += 1
                 piece_bytes += len(piece.text)
@@ -149,6 +154,8 @@ class Ingestor:
                 unit = whole.holding(piece.text)
                 if piece.error is not None:
                     self._quarantine(Leaf.bad(unit, piece.error), line=piece.line)
+                elif isinstance(piece.value, SesRecord):
+                    self._add_typed(piece.value, piece.text.decode(), unit, piece.line)
                 else:
                     for leaf in self._unwrap(piece.value, unit, piece.text):
                         self._add_leaf(leaf, line=piece.line)
@@ -196,12 +203,36 @@ class Ingestor:
             return [Leaf.bad(unit, reason)]
 
     def _add_leaf(self, leaf: Leaf, line: int | None = None) -> None:
-        if leaf.error is not None or leaf.record is None:
+        if leaf.error is not None:
             self._quarantine(leaf, line)
-            return
-        unit = leaf.unit
+        elif leaf.typed is not None:
+            assert leaf.raw is not None
+            self._add_typed(leaf.typed, leaf.raw, leaf.unit, line)
+        else:
+            assert leaf.record is not None
+            self._add_record(leaf.record, leaf.raw, leaf.unit, line)
+
+    def _add_typed(self, record: SesRecord, raw: str, unit: Unit, line: int | None = None) -> None:
+        """A record read into types from its one-line text `raw`: its rows from the types when
+        they suffice (typed.rows), else the general way from the text."""
         try:
-            event_type, rows = normalize(leaf.record, unit.origin, self.ingested_at, leaf.raw)
+            event = typed_rows(record, unit.origin, self.ingested_at, raw)
+        except Exception as exc:  # a record typed.rows did not foresee: keep it, keep going
+            reason = f"{UNFORESEEN} a record: {type(exc).__name__}: {exc}"
+            self._quarantine(Leaf.bad(unit, reason), line)
+            return
+        if event is None:
+            self._add_record(orjson.loads(raw), raw, unit, line)
+        else:
+            self._add_event(event, unit, line)
+
+    def _add_record(
+        self, record: dict[str, Any], raw: str | None, unit: Unit, line: int | None = None
+    ) -> None:
+        """A record read the general way (normalize)."""
+        try:
+            event_type, rows = normalize(record, unit.origin, self.ingested_at, raw)
+            event = as_event(event_type, rows)
         except BadRecordError as exc:
             self._quarantine(Leaf.bad(unit, str(exc)), line)
             return
@@ -209,26 +240,26 @@ class Ingestor:
             reason = f"{UNFORESEEN} a record: {type(exc).__name__}: {exc}"
             self._quarantine(Leaf.bad(unit, reason), line)
             return
-        outside = self._outside_projection(event_type, rows)
-        if outside is not None:
-            self._quarantine(Leaf.bad(unit, outside), line)
+        self._add_event(event, unit, line)
+
+    def _add_event(self, event: Event, unit: Unit, line: int | None) -> None:
+        if not _FIRST_EVENT_MS <= event.event_at <= self.ingested_at + MAX_FUTURE_MS:
+            self._quarantine(Leaf.bad(unit, self._outside_projection(event)), line)
             return
         self._pending_records += 1
-        for dt, row in rows:
-            self.writer.add(event_type, dt, row, unit.identity)
-        if event_type == "bounce":
-            hard = sum(1 for _, row in rows if counts_in_ses_bounce_rate(row))
-            self._pending_hard_bounces[unit.identity] += hard
+        self.writer.add_rows(event.event_type, event.dt, event.rows, unit.identity)
+        if event.event_type == "bounce":
+            bounce_type, subtype = event.rows[0][_I_BOUNCE_TYPE], event.rows[0][_I_BOUNCE_SUBTYPE]
+            if counts_in_ses_bounce_rate(bounce_type, subtype):
+                self._pending_hard_bounces[unit.identity] += len(event.rows)
 
-    def _outside_projection(self, event_type: str, rows: list[tuple[str, list[Any]]]) -> str | None:
-        """Why a record's rows would be written where Athena never reads, if they would."""
-        event_at = rows[0][1][_I_EVENT_AT] if rows else None
-        if event_at is None or _FIRST_EVENT_MS <= event_at <= self.ingested_at + MAX_FUTURE_MS:
-            return None
+    @staticmethod
+    def _outside_projection(event: Event) -> str:
+        """Why a record's rows would be written where Athena never reads."""
         return (
-            f"{event_type} dated {iso_ms(event_at)}: outside the days Athena's partition"
-            f" projection reads ({FIRST_EVENT_DAY} to a day after ingest; SES began in 2011,"
-            " and a later time is a clock error)"
+            f"{event.event_type} dated {iso_ms(event.event_at)}: outside the days Athena's"
+            f" partition projection reads ({FIRST_EVENT_DAY} to a day after ingest; SES began in"
+            " 2011, and a later time is a clock error)"
         )
 
     def _quarantine(self, leaf: Leaf, line: int | None = None) -> None:
@@ -297,14 +328,14 @@ class _Run:
     count: int = 1
 
 
-def counts_in_ses_bounce_rate(row: list[Any]) -> bool:
+def counts_in_ses_bounce_rate(bounce_type: str | None, subtype: str | None) -> bool:
     """Whether SES counts a bounce row in its reputation bounce rate: a Permanent bounce, but
     not a send to an address on the account's own suppression list, which SES does not count
     (https://docs.aws.amazon.com/ses/latest/dg/sending-email-suppression-list.html); the view
     message_status.is_reputation_bounce is the same rule in SQL."""
-    subtype = row[_I_BOUNCE_SUBTYPE] or ""
+    subtype = subtype or ""
     own_list = subtype.startswith("On") and subtype.endswith("SuppressionList")
-    return bool(row[_I_BOUNCE_TYPE] == "Permanent" and not own_list)
+    return bool(bounce_type == "Permanent" and not own_list)
 
 
 @contextmanager

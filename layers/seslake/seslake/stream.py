@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -164,10 +164,18 @@ def _scan(text: bytes, stack: list[int]) -> bytes:
     return bare.rstrip()[-1:]
 
 
-class JsonSplitter:
-    """Feed bytes in, get `Piece`s out; call `close()` at the end of the stream."""
+#: A reader tried first on each one-line piece: its value, or None to parse it as JSON.
+Decode = Callable[[bytes], object | None]
 
-    def __init__(self) -> None:
+
+class JsonSplitter:
+    """Feed bytes in, get `Piece`s out; call `close()` at the end of the stream.
+
+    With `decode`, each line holding one value is offered to it first: what it returns is the
+    piece's value (the ingest core reads SES records into types this way)."""
+
+    def __init__(self, decode: Decode | None = None) -> None:
+        self._decode = decode
         self._carry = b""
         self._carry_line = 1
         self._line = 0
@@ -275,6 +283,12 @@ class JsonSplitter:
 
     def _pieces(self, text: bytes, line: int) -> Iterator[Piece]:
         """Values in one complete line (or a closed multi-line value): splits concatenations."""
+        if self._decode is not None:
+            decoded = self._decode(text)
+            if decoded is not None:
+                yield from self._flush_junk()
+                yield Piece(text, line, decoded)
+                return
         try:  # most lines hold exactly one record
             value = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -376,9 +390,10 @@ def _value_end(text: bytes, start: int) -> int | None:
     return None
 
 
-def split_json(chunks: Iterable[bytes]) -> Iterator[Piece]:
-    """Every value (or unparseable piece) in a stream of possibly gzipped JSON values."""
-    splitter = JsonSplitter()
+def split_json(chunks: Iterable[bytes], decode: Decode | None = None) -> Iterator[Piece]:
+    """Every value (or unparseable piece) in a stream of possibly gzipped JSON values; `decode`
+    reads one-line values first (see JsonSplitter)."""
+    splitter = JsonSplitter(decode)
     for chunk in _without_bom(decompressed(chunks)):
         yield from splitter.feed(chunk)
     yield from splitter.close()

@@ -10,11 +10,13 @@ that fed it: the same inputs give the same names, so a retry overwrites instead 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -26,7 +28,13 @@ import pyarrow.parquet as pq
 
 from seslake.errors import LakeWriteError
 from seslake.lake import Lake
-from seslake.schema import EVENT_COLUMNS, EVENT_SCHEMA, EVENTS_TABLE
+from seslake.schema import (
+    EVENT_COLUMN_NAMES,
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    EVENTS_TABLE,
+    ROW_LAYOUTS,
+)
 
 QUARANTINE_PREFIX = "quarantine"
 #: Rows held in memory, across partitions, before they are spilled as row groups.
@@ -38,22 +46,47 @@ SPOOL_BYTES = 256 << 10
 ROW_GROUP_ROWS = 16_384
 #: Threads that encode and upload partitions at commit when none spilled (a Lambda batch).
 COMMIT_THREADS = 8
+Row = Sequence[Any]
 _IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 #: Plain encoding plus zstd: dictionary pages cost a fixed ~2 ms per file (dozens of column
 #: chunks), and zstd already shrinks repeated values; files come out smaller without them.
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "use_dictionary": False}
 
 
-def rows_to_table(rows: list[list[Any]]) -> pa.Table:
-    """Rows (lists in the order of EVENT_COLUMNS) as an Arrow table of the event schema."""
-    columns = zip(*rows, strict=True) if rows else [()] * len(EVENT_COLUMNS)
+def rows_to_table(
+    rows: Sequence[Sequence[Any]], layout: tuple[str, ...] = EVENT_COLUMN_NAMES
+) -> pa.Table:
+    """Rows (values in the order of `layout`, by default every column) as an Arrow table of the
+    event schema; the columns `layout` leaves out are null."""
+    return widen(rows_to_layout(rows, layout), layout)
+
+
+def rows_to_layout(rows: Sequence[Sequence[Any]], layout: tuple[str, ...]) -> pa.Table:
+    """Rows as an Arrow table of `layout`'s columns only (what a spill keeps)."""
+    columns = zip(*rows, strict=True) if rows else [()] * len(layout)
+    schema = layout_schema(layout)
+    arrays = [_to_array(values, f.type) for values, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def widen(table: pa.Table, layout: tuple[str, ...]) -> pa.Table:
+    """A table of `layout`'s columns as a table of the event schema (the others null)."""
+    if layout == EVENT_COLUMN_NAMES:
+        return table
+    at = {name: i for i, name in enumerate(layout)}
     arrays = [
-        _to_array(list(values), c.arrow) for values, c in zip(columns, EVENT_COLUMNS, strict=True)
+        table.column(at[c.name]) if c.name in at else pa.nulls(table.num_rows, c.arrow)
+        for c in EVENT_COLUMNS
     ]
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
-def _to_array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+@functools.cache
+def layout_schema(layout: tuple[str, ...]) -> pa.Schema:
+    return pa.schema([EVENT_SCHEMA.field(name) for name in layout])
+
+
+def _to_array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
     # Arrow's generic conversion is slow for three shapes we have in bulk; each of these paths
     # is many times faster and gives the same array (tests compare them).
     if pa.types.is_timestamp(arrow_type):
@@ -68,7 +101,25 @@ def _to_array(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
 _TAGS_TYPE = pa.map_(pa.string(), pa.list_(pa.string()))
 
 
-def _tags_array(values: list[dict[str, list[str]] | None]) -> pa.Array:
+def _tags_array(values: Sequence[dict[str, list[str]] | None]) -> pa.Array:
+    """Tag maps, each distinct object converted once: the ingest core hands the rows of one tag
+    set (a configuration set, a campaign) the same dict."""
+    index: dict[int, int] = {}
+    distinct: list[dict[str, list[str]] | None] = []
+    positions = []
+    for tags in values:  # every object stays referenced by `values`: ids are not reused
+        at = index.get(id(tags))
+        if at is None:
+            at = index[id(tags)] = len(distinct)
+            distinct.append(tags)
+        positions.append(at)
+    converted = _distinct_tags_array(distinct)
+    if len(distinct) == len(values):
+        return converted
+    return converted.take(pa.array(positions, pa.int32()))
+
+
+def _distinct_tags_array(values: list[dict[str, list[str]] | None]) -> pa.Array:
     if any(tags is None for tags in values):
         return pa.array(values, _TAGS_TYPE)  # notifications carry no tags: the rare mixed case
     offsets = [0]
@@ -87,6 +138,14 @@ def _tags_array(values: list[dict[str, list[str]] | None]) -> pa.Array:
     )
 
 
+def _whole(row: Sequence[Any], layout: tuple[str, ...]) -> list[Any]:
+    """A row in `layout` as a row of every column."""
+    if layout == EVENT_COLUMN_NAMES:
+        return list(row)
+    values = dict(zip(layout, row, strict=True))
+    return [values.get(name) for name in EVENT_COLUMN_NAMES]
+
+
 def event_key(event_type: str, dt: str, name: str) -> str:
     """Lake key of an event file."""
     return f"{EVENTS_TABLE}/event_type={event_type}/dt={dt}/{name}.parquet"
@@ -102,49 +161,58 @@ def output_name(identities: Iterable[str]) -> str:
 class _Partition:
     event_type: str
     dt: str
-    rows: list[list[Any]] = field(default_factory=list)
+    #: The columns of the buffered rows, in their order: the event type's layout, or every
+    #: column once a row of another layout came (`add` of a whole row).
+    layout: tuple[str, ...]
+    rows: list[Sequence[Any]] = field(default_factory=list)
     identities: dict[str, None] = field(default_factory=dict)  # ordered set
     row_count: int = 0
     #: Spilled rows: one closed LZ4 Arrow IPC file per spill, so open descriptors do not grow
-    #: with the partitions (Lambda allows 1,024; a year's backfill object spans 3,650).
-    segments: list[Path] = field(default_factory=list)
+    #: with the partitions (Lambda allows 1,024; a year's backfill object spans 3,650). Each
+    #: holds its layout's columns only (and says which).
+    segments: list[tuple[Path, tuple[str, ...]]] = field(default_factory=list)
 
-    def spill(self, folder: Path, table: pa.Table | None = None) -> None:
-        """Write the buffered rows (already converted: `table`) as a new segment in `folder`."""
+    def spill(self, folder: Path, table: pa.Table | None = None) -> tuple[Path, pa.Table] | None:
+        """Take the buffered rows (already converted to the layout's columns: `table`) off as a
+        new segment in `folder`: its path and what to write there (`write_segment`)."""
         if not self.rows:
-            return
+            return None
         if table is None:
-            table = rows_to_table(self.rows)
+            table = rows_to_layout(self.rows, self.layout)
         path = folder / f"{len(self.segments):05d}-{self.event_type}-{self.dt}.arrows"
-        with path.open("wb") as sink, ipc.new_stream(sink, EVENT_SCHEMA, options=_IPC_OPTIONS) as w:
-            w.write_table(table)
-        self.segments.append(path)
+        self.segments.append((path, self.layout))
         self.row_count += len(self.rows)
         self.rows = []
+        return path, table
 
     @property
     def spilled(self) -> bool:
         return bool(self.segments)
 
-    def finish(self, folder: Path | None) -> IO[bytes]:
-        """The partition's rows as one Parquet file (a temporary file, from its start)."""
+    def finish(self, folder: Path | None, table: pa.Table | None = None) -> IO[bytes]:
+        """The partition's rows as one Parquet file (a temporary file, from its start);
+        `table` is its buffered rows, already converted to the layout's columns."""
         out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         if not self.segments:  # never spilled (a Lambda batch): straight from memory
-            table = rows_to_table(self.rows)
+            if table is None:
+                table = rows_to_layout(self.rows, self.layout)
+            table = widen(table, self.layout)
             self.row_count += len(self.rows)
             self.rows = []
             pq.write_table(table, out, ROW_GROUP_ROWS, **PARQUET_OPTIONS)
             out.seek(0)
             return out
         assert folder is not None
-        self.spill(folder)  # what is left in memory goes the same way
+        last = self.spill(folder, table)  # what is left in memory goes the same way
+        if last is not None:
+            write_segment(*last)
         with pq.ParquetWriter(out, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
             pending: list[pa.RecordBatch] = []
             count = 0
-            for path in self.segments:
-                with path.open("rb") as source:
+            for path, layout in self.segments:
+                with pa.OSFile(str(path), "rb") as source:
                     for batch in ipc.open_stream(source):
-                        pending.append(batch)
+                        pending.extend(widen(pa.Table.from_batches([batch]), layout).to_batches())
                         count += batch.num_rows
                         if count >= ROW_GROUP_ROWS:
                             parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
@@ -155,6 +223,20 @@ class _Partition:
         self.segments = []
         out.seek(0)
         return out
+
+
+def _write_segments(segments: list[tuple[Path, pa.Table]]) -> None:
+    for path, table in segments:
+        write_segment(path, table)
+
+
+def write_segment(path: Path, table: pa.Table) -> None:
+    """Spilled rows to their segment file (Arrow's own file, so no Python call per buffer)."""
+    with (
+        pa.OSFile(str(path), "wb") as sink,
+        ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as w,
+    ):
+        w.write_table(table)
 
 
 @dataclass
@@ -179,37 +261,83 @@ class LakeWriter:
         self._quarantine_ids: dict[str, None] = {}
         self._quarantined = 0
         self._spill_dir: Path | None = None
+        self._spiller: ThreadPoolExecutor | None = None
+        self._spilling: Future[None] | None = None
 
     @property
     def pending_rows(self) -> int:
         return self._buffered + sum(p.row_count for p in self._partitions.values())
 
-    def add(self, event_type: str, dt: str, row: list[Any], identity: str) -> None:
+    def add(self, event_type: str, dt: str, row: Sequence[Any], identity: str) -> None:
+        """One row with a value for every column (in the order of EVENT_COLUMNS)."""
+        self.add_rows(event_type, dt, [row], identity, EVENT_COLUMN_NAMES)
+
+    def add_rows(
+        self,
+        event_type: str,
+        dt: str,
+        rows: Sequence[Row],
+        identity: str,
+        layout: tuple[str, ...] | None = None,
+    ) -> None:
+        """Rows of one input, in `layout` (by default the event type's `ROW_LAYOUTS`)."""
+        layout = layout or ROW_LAYOUTS[event_type]
         part = self._partitions.get((event_type, dt))
         if part is None:
-            part = self._partitions[(event_type, dt)] = _Partition(event_type, dt)
-        part.rows.append(row)
+            part = self._partitions[(event_type, dt)] = _Partition(event_type, dt, layout)
+        if layout != part.layout:  # both kinds of row in one partition: keep every column
+            if part.layout != EVENT_COLUMN_NAMES:
+                part.rows = [_whole(row, part.layout) for row in part.rows]
+                part.layout = EVENT_COLUMN_NAMES
+            rows = [_whole(row, layout) for row in rows]
+        part.rows.extend(rows)
         part.identities[identity] = None
-        self._buffered += 1
+        self._buffered += len(rows)
         if self._buffered >= BUFFER_ROWS:
             self._spill()
 
     def _spill(self) -> None:
-        """Every buffered row to its partition's IPC file, converted to Arrow in one go.
+        """Every buffered row to its partition's IPC file (see `_converted`).
 
-        One input often spreads over hundreds of partitions (types x days), each holding a few
-        dozen rows when the buffer fills: converting them together and slicing the table costs
-        a fraction of converting each partition on its own."""
-        parts = [p for p in self._partitions.values() if p.rows]
-        table = rows_to_table([row for p in parts for row in p.rows])
+        The rows are converted here; the files are written by a thread of their own while
+        ingest goes on (Arrow compresses and writes without the GIL). One spill at a time is
+        in flight, so memory holds at most the rows of two."""
         if self._spill_dir is None:
             self._spill_dir = Path(tempfile.mkdtemp(prefix="seslake-spill-"))
-        offset = 0
-        for part in parts:
-            count = len(part.rows)
-            part.spill(self._spill_dir, table.slice(offset, count))
-            offset += count
+        segments = [
+            segment
+            for part, table in self._converted()
+            if (segment := part.spill(self._spill_dir, table)) is not None
+        ]
         self._buffered = 0
+        self._wait_for_spill()
+        if self._spiller is None:
+            self._spiller = ThreadPoolExecutor(1, thread_name_prefix="seslake-spill")
+        self._spilling = self._spiller.submit(_write_segments, segments)
+
+    def _wait_for_spill(self) -> None:
+        """Wait for the spill in flight, if any (its error, such as a full disk, raises here)."""
+        spilling, self._spilling = self._spilling, None
+        if spilling is not None:
+            spilling.result()
+
+    def _converted(self) -> Iterator[tuple[_Partition, pa.Table]]:
+        """Each partition's buffered rows as Arrow, converted together by layout.
+
+        One input often spreads over hundreds of partitions (types x days), each holding a few
+        dozen rows: converting them together and slicing the table costs a fraction of
+        converting each partition on its own."""
+        by_layout: dict[tuple[str, ...], list[_Partition]] = {}
+        for part in self._partitions.values():
+            if part.rows:
+                by_layout.setdefault(part.layout, []).append(part)
+        for layout, parts in by_layout.items():
+            table = rows_to_layout([row for p in parts for row in p.rows], layout)
+            offset = 0
+            for part in parts:
+                count = len(part.rows)
+                yield part, table.slice(offset, count)
+                offset += count
 
     def quarantine(self, entry: dict[str, Any], identity: str, count: int = 1) -> None:
         """One quarantine entry, standing for `count` bad records (a run of identical ones)."""
@@ -230,9 +358,11 @@ class LakeWriter:
         files = len(self._partitions) + (self._quarantine is not None)
         threads = max(1, min(2 if spilled else COMMIT_THREADS, files))
         try:
+            self._wait_for_spill()
+            tables = {id(part): table for part, table in self._converted()}
             with ThreadPoolExecutor(threads) as pool:
                 jobs = [
-                    (part, pool.submit(self._put_partition, part))
+                    (part, pool.submit(self._put_partition, part, tables.pop(id(part), None)))
                     for part in self._partitions.values()
                 ]
                 quarantine = (
@@ -259,10 +389,12 @@ class LakeWriter:
             self._close()
         return written
 
-    def _put_partition(self, part: _Partition) -> tuple[str, str | None]:
+    def _put_partition(self, part: _Partition, table: pa.Table | None) -> tuple[str, str | None]:
         key = event_key(part.event_type, part.dt, output_name(part.identities))
         try:
-            with part.finish(self._spill_dir) as parquet:  # closed once uploaded, not at the end
+            with part.finish(
+                self._spill_dir, table
+            ) as parquet:  # closed once uploaded, not at the end
                 self.lake.put_file(key, parquet)
         except LakeWriteError as exc:
             return key, str(exc)
@@ -278,6 +410,11 @@ class LakeWriter:
         return key, None
 
     def _close(self) -> None:
+        with contextlib.suppress(OSError):  # the commit failed on it already
+            self._wait_for_spill()
+        if self._spiller is not None:
+            self._spiller.shutdown()
+            self._spiller = None
         if self._spill_dir is not None:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
             self._spill_dir = None

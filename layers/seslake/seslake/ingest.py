@@ -149,7 +149,9 @@ class Ingestor:
                     )
                     self._quarantine(Leaf.bad(whole, reason))
                     break
-                if self._repeats_run(piece.text, whole.identity, piece.line):
+                if self._run is not None and self._repeats_run(
+                    piece.text, whole.identity, piece.line
+                ):
                     continue
                 unit = whole.holding(piece.text)
                 if piece.error is not None:

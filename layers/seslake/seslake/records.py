@@ -240,17 +240,12 @@ def decode_document(text: bytes | str) -> tuple[SesRecord, str] | None:
     """(record, its own JSON text) of a document that is one SES record (`decode_line`), or an
     SNS Notification of one: the two shapes nearly every document has. None: read it the
     general way (envelopes.unwrap)."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode()
-        except UnicodeDecodeError:
-            return None
     record = decode_line(text)
     if record is not None:
-        return record, text
-    if '"Message"' not in text:
+        return record, text.decode() if isinstance(text, bytes) else text
+    if not (b'"Message"' in text if isinstance(text, bytes) else '"Message"' in text):
         return None
-    try:
+    try:  # every field is declared: msgspec checks all of the text, UTF-8 included
         sns = _SNS_DECODER.decode(text)
     except (msgspec.DecodeError, UnicodeEncodeError):
         return None

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import orjson
@@ -68,11 +67,10 @@ def _failure(exc: orjson.JSONDecodeError, offset: int = 0) -> _Failure:
     return _Failure(exc.msg, exc.pos + offset, str(exc))
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
+class Piece(NamedTuple):
     """A value found in the stream (`error` is None) or bytes that are not one (`error` says why).
 
-    `line` is the 1-based line where the piece starts."""
+    `line` is the 1-based line where the piece starts. (A NamedTuple: one is made per record.)"""
 
     text: bytes
     line: int
@@ -200,9 +198,19 @@ class JsonSplitter:
             chunk = chunk[end + 1 :]
         lines = (self._carry + chunk).split(b"\n")
         self._carry = lines.pop()
+        decode = self._decode
         for line in lines:
             self._line += 1
-            yield from self._on_line(line)
+            if decode is not None and not self._pending and not self._junk:
+                # The common case, without the generators below: a line that is one record.
+                text = line.strip()
+                decoded = decode(text) if text else None
+                if decoded is not None:
+                    yield Piece(text, self._line, decoded)
+                    continue
+                yield from self._on_line(line, decoded=True)
+            else:
+                yield from self._on_line(line)
         self._carry_line = self._line + 1
         if len(self._carry) > LONG_LINE and not self._pending:
             yield from self._drain_long_line()
@@ -238,7 +246,8 @@ class JsonSplitter:
             )
             self._junk, self._junk_size = [], 0
 
-    def _on_line(self, line: bytes) -> Iterator[Piece]:
+    def _on_line(self, line: bytes, decoded: bool = False) -> Iterator[Piece]:
+        """One line; `decoded`: `decode` already declined it."""
         if self._pending:
             if line[:1] in (b"{", b"[") and not self._expects_value():
                 # A value starting at column 0 where none can go is a new record: the open
@@ -256,7 +265,7 @@ class JsonSplitter:
                 return
         text = line.strip()
         if text:
-            yield from self._pieces(text, self._line)
+            yield from self._pieces(text, self._line, decoded)
         elif self._junk:
             self._add_junk(line)
 
@@ -281,13 +290,14 @@ class JsonSplitter:
         self._reset()
         return piece
 
-    def _pieces(self, text: bytes, line: int) -> Iterator[Piece]:
-        """Values in one complete line (or a closed multi-line value): splits concatenations."""
-        if self._decode is not None:
-            decoded = self._decode(text)
-            if decoded is not None:
+    def _pieces(self, text: bytes, line: int, decoded: bool = False) -> Iterator[Piece]:
+        """Values in one complete line (or a closed multi-line value): splits concatenations.
+        `decoded`: `decode` already declined it."""
+        if self._decode is not None and not decoded:
+            value = self._decode(text)
+            if value is not None:
                 yield from self._flush_junk()
-                yield Piece(text, line, decoded)
+                yield Piece(text, line, value)
                 return
         try:  # most lines hold exactly one record
             value = orjson.loads(text)

@@ -147,14 +147,10 @@ def tag_set(text: msgspec.Raw) -> TagSet:
     return found
 
 
-class _Parsed(NamedTuple):
-    recipients: list[str]
-    own: Row
-    """The type's `columns`, in their declared order."""
-    per_recipient: list[Row] | None
-    """Each recipient's `recipient_columns`, in their declared order (or None)."""
-    event_at: int
-    discriminator: str
+#: What a type's parser reads from its own object: (recipients, its `columns` in their
+#: declared order, each recipient's `recipient_columns` or None, event time, what tells two
+#: events of one type, message, recipient and time apart). A plain tuple: one per record.
+_Parsed = tuple[list[str], Row, list[Row] | None, int, str]
 
 
 def _payload(value: Any) -> Any:
@@ -164,17 +160,17 @@ def _payload(value: Any) -> Any:
 
 
 def _send(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
-    return _Parsed(destination, (), None, sent_at, "")
+    return (destination, (), None, sent_at, "")
 
 
 def _reject(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
     payload: Reject = _payload(record.reject)
-    return _Parsed(destination, (payload.reason,), None, sent_at, "")
+    return (destination, (payload.reason,), None, sent_at, "")
 
 
 def _rendering_failure(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
     payload: RenderingFailure = _payload(record.failure)
-    return _Parsed(destination, (payload.error_message, payload.template_name), None, sent_at, "")
+    return (destination, (payload.error_message, payload.template_name), None, sent_at, "")
 
 
 def _bounce(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
@@ -188,7 +184,7 @@ def _bounce(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
         payload.remote_mta_ip,
     )
     at = to_epoch_ms(payload.timestamp, "bounce.timestamp")
-    return _Parsed(
+    return (
         [_address(r.email_address) for r in items],
         own,
         [(r.action, r.status, r.diagnostic_code) for r in items],
@@ -209,7 +205,7 @@ def _complaint(record: SesRecord, destination: list[str], sent_at: int) -> _Pars
     )
     at = to_epoch_ms(payload.timestamp, "complaint.timestamp")
     recipients = [_address(r.email_address) for r in payload.complained_recipients]
-    return _Parsed(recipients, own, None, at, payload.feedback_id or "")
+    return (recipients, own, None, at, payload.feedback_id or "")
 
 
 def _delivery(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
@@ -221,7 +217,7 @@ def _delivery(record: SesRecord, destination: list[str], sent_at: int) -> _Parse
         payload.processing_time_millis,
     )
     at = to_epoch_ms(payload.timestamp, "delivery.timestamp")
-    return _Parsed(_addresses(payload.recipients), own, None, at, "")
+    return (_addresses(payload.recipients), own, None, at, "")
 
 
 def _delivery_delay(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
@@ -234,7 +230,7 @@ def _delivery_delay(record: SesRecord, destination: list[str], sent_at: int) -> 
         None if expires is None else to_epoch_ms(expires, "deliveryDelay.expirationTime"),
     )
     at = to_epoch_ms(payload.timestamp, "deliveryDelay.timestamp")
-    return _Parsed(
+    return (
         [_address(r.email_address) for r in items],
         own,
         [(r.diagnostic_code, r.status) for r in items],
@@ -247,7 +243,7 @@ def _open(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
     payload: Open = _payload(record.open)
     at = to_epoch_ms(payload.timestamp, "open.timestamp")
     own = (payload.ip_address, payload.user_agent)
-    return _Parsed(destination, own, None, at, f"{payload.ip_address}|{payload.user_agent}")
+    return (destination, own, None, at, f"{payload.ip_address}|{payload.user_agent}")
 
 
 def _click(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
@@ -255,7 +251,7 @@ def _click(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
     at = to_epoch_ms(payload.timestamp, "click.timestamp")
     own = (payload.link, payload.link_tags, payload.ip_address, payload.user_agent)
     discriminator = f"{payload.link}|{payload.ip_address}|{payload.user_agent}"
-    return _Parsed(destination, own, None, at, discriminator)
+    return (destination, own, None, at, discriminator)
 
 
 def _subscription(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
@@ -274,7 +270,7 @@ def _subscription(record: SesRecord, destination: list[str], sent_at: int) -> _P
         bool(unsubscribe_all) or "OptOut" in topics.values(),
     )
     at = to_epoch_ms(payload.timestamp, "subscription.timestamp")
-    return _Parsed(destination, own, None, at, payload.contact_list or "")
+    return (destination, own, None, at, payload.contact_list or "")
 
 
 _PARSERS = {

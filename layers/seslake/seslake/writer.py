@@ -47,7 +47,7 @@ ROW_GROUP_ROWS = 16_384
 #: Threads that encode and upload partitions at commit when none spilled (a Lambda batch).
 COMMIT_THREADS = 8
 Row = Sequence[Any]
-_IPC_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+_CODEC = pa.Codec("lz4_raw")
 #: Plain encoding plus zstd: dictionary pages cost a fixed ~2 ms per file (dozens of column
 #: chunks), and zstd already shrinks repeated values; files come out smaller without them.
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "use_dictionary": False}
@@ -167,29 +167,28 @@ class _Partition:
     rows: list[Sequence[Any]] = field(default_factory=list)
     identities: dict[str, None] = field(default_factory=dict)  # ordered set
     row_count: int = 0
-    #: Spilled rows: one closed LZ4 Arrow IPC file per spill, so open descriptors do not grow
-    #: with the partitions (Lambda allows 1,024; a year's backfill object spans 3,650). Each
-    #: holds its layout's columns only (and says which).
-    segments: list[tuple[Path, tuple[str, ...]]] = field(default_factory=list)
+    #: Spilled rows: one `_Segment` (a compressed Arrow batch of the layout's columns) per spill
+    #: the partition took part in.
+    segments: list[_Segment] = field(default_factory=list)
 
-    def spill(self, folder: Path, table: pa.Table | None = None) -> tuple[Path, pa.Table] | None:
+    def spill(self, file: Path, table: pa.Table | None = None) -> tuple[_Segment, pa.Table] | None:
         """Take the buffered rows (already converted to the layout's columns: `table`) off as a
-        new segment in `folder`: its path and what to write there (`write_segment`)."""
+        new segment of the spill `file`: the segment and what to write there (`write_spill`)."""
         if not self.rows:
             return None
         if table is None:
             table = rows_to_layout(self.rows, self.layout)
-        path = folder / f"{len(self.segments):05d}-{self.event_type}-{self.dt}.arrows"
-        self.segments.append((path, self.layout))
+        segment = _Segment(file, self.layout)
+        self.segments.append(segment)
         self.row_count += len(self.rows)
         self.rows = []
-        return path, table
+        return segment, table
 
     @property
     def spilled(self) -> bool:
         return bool(self.segments)
 
-    def finish(self, folder: Path | None, table: pa.Table | None = None) -> IO[bytes]:
+    def finish(self, table: pa.Table | None = None) -> IO[bytes]:
         """The partition's rows as one Parquet file (a temporary file, from its start);
         `table` is its buffered rows, already converted to the layout's columns."""
         out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
@@ -202,41 +201,63 @@ class _Partition:
             pq.write_table(table, out, ROW_GROUP_ROWS, **PARQUET_OPTIONS)
             out.seek(0)
             return out
-        assert folder is not None
-        last = self.spill(folder, table)  # what is left in memory goes the same way
-        if last is not None:
-            write_segment(*last)
+        if table is None and self.rows:
+            table = rows_to_layout(self.rows, self.layout)
+        self.row_count += len(self.rows)
+        self.rows = []
         with pq.ParquetWriter(out, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
             pending: list[pa.RecordBatch] = []
             count = 0
-            for path, layout in self.segments:
-                with pa.OSFile(str(path), "rb") as source:
-                    for batch in ipc.open_stream(source):
-                        pending.extend(widen(pa.Table.from_batches([batch]), layout).to_batches())
-                        count += batch.num_rows
-                        if count >= ROW_GROUP_ROWS:
-                            parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
-                            pending, count = [], 0
-                path.unlink()
+            for batch in self._spilled_batches(table):
+                pending.append(batch)
+                count += batch.num_rows
+                if count >= ROW_GROUP_ROWS:
+                    parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
+                    pending, count = [], 0
             if pending:
                 parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
         self.segments = []
         out.seek(0)
         return out
 
+    def _spilled_batches(self, last: pa.Table | None) -> Iterator[pa.RecordBatch]:
+        """The spilled rows, segment by segment, then the rows still in memory (`last`), all with
+        every column."""
+        for segment in self.segments:
+            yield from widen(pa.Table.from_batches([segment.read()]), segment.layout).to_batches()
+        if last is not None:
+            yield from widen(last, self.layout).to_batches()
 
-def _write_segments(segments: list[tuple[Path, pa.Table]]) -> None:
-    for path, table in segments:
-        write_segment(path, table)
+
+@dataclass
+class _Segment:
+    """Rows of one partition in a spill file: an Arrow IPC message of the layout's columns,
+    LZ4-compressed on its own (one codec call for the batch, not one per buffer: a spill holds
+    a slice of every partition, often a few dozen rows each)."""
+
+    file: Path
+    layout: tuple[str, ...]
+    offset: int = -1  # set once written (write_spill)
+    size: int = 0
+    message_size: int = 0
+
+    def read(self) -> pa.RecordBatch:
+        with self.file.open("rb") as f:
+            f.seek(self.offset)
+            data = f.read(self.size)
+        message = _CODEC.decompress(data, decompressed_size=self.message_size, asbytes=False)
+        return ipc.read_record_batch(message, layout_schema(self.layout))
 
 
-def write_segment(path: Path, table: pa.Table) -> None:
-    """Spilled rows to their segment file (Arrow's own file, so no Python call per buffer)."""
-    with (
-        pa.OSFile(str(path), "wb") as sink,
-        ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as w,
-    ):
-        w.write_table(table)
+def write_spill(file: Path, segments: list[tuple[_Segment, pa.Table]]) -> None:
+    """The segments of one spill, one after another in `file`."""
+    with file.open("wb") as out:
+        for segment, table in segments:
+            (batch,) = table.combine_chunks().to_batches()  # a slice of one converted chunk
+            message = batch.serialize()
+            data = _CODEC.compress(message, asbytes=False)
+            segment.offset, segment.size, segment.message_size = out.tell(), data.size, message.size
+            out.write(data)
 
 
 @dataclass
@@ -262,6 +283,7 @@ class LakeWriter:
         self._quarantined = 0
         self._spill_dir: Path | None = None
         self._spiller: ThreadPoolExecutor | None = None
+        self._spills = 0
         self._spilling: Future[None] | None = None
 
     @property
@@ -304,16 +326,18 @@ class LakeWriter:
         in flight, so memory holds at most the rows of two."""
         if self._spill_dir is None:
             self._spill_dir = Path(tempfile.mkdtemp(prefix="seslake-spill-"))
+        self._spills += 1
+        file = self._spill_dir / f"{self._spills:05d}.spill"
         segments = [
             segment
             for part, table in self._converted()
-            if (segment := part.spill(self._spill_dir, table)) is not None
+            if (segment := part.spill(file, table)) is not None
         ]
         self._buffered = 0
         self._wait_for_spill()
         if self._spiller is None:
             self._spiller = ThreadPoolExecutor(1, thread_name_prefix="seslake-spill")
-        self._spilling = self._spiller.submit(_write_segments, segments)
+        self._spilling = self._spiller.submit(write_spill, file, segments)
 
     def _wait_for_spill(self) -> None:
         """Wait for the spill in flight, if any (its error, such as a full disk, raises here)."""
@@ -392,9 +416,7 @@ class LakeWriter:
     def _put_partition(self, part: _Partition, table: pa.Table | None) -> tuple[str, str | None]:
         key = event_key(part.event_type, part.dt, output_name(part.identities))
         try:
-            with part.finish(
-                self._spill_dir, table
-            ) as parquet:  # closed once uploaded, not at the end
+            with part.finish(table) as parquet:  # closed once uploaded, not at the end
                 self.lake.put_file(key, parquet)
         except LakeWriteError as exc:
             return key, str(exc)

@@ -1,4 +1,4 @@
-"""Could a columnar, native JSON reader beat orjson plus per-record Python? A probe.
+"""The candidate native readers for the ingest core, side by side. A probe.
 
 The ingest target (10x the naive baseline) leaves about 10 us per event for everything. This
 measures, on the same 100,000 SNS-wrapped events as the ingest benchmark, what the two native
@@ -10,6 +10,9 @@ normalization and no Parquet:
 - DuckDB's JSON functions over an Arrow column of the envelopes (`json_extract_string`, then
   `json_transform` into a struct of every field normalize reads), on all cores;
 - orjson, both layers, for reference (the parse-only bound);
+- msgspec, both layers straight into the SES record types (`seslake.records.decode_document`,
+  what the core now uses), and the rows built from them (`seslake.typed.rows`): the reading
+  into columns of the chosen route;
 - a sketch of a whole DuckDB pipeline (parse, part of the normalization, partitioned Parquet
   through COPY): a lower bound of what that route would cost.
 
@@ -218,10 +221,24 @@ def main() -> None:
             )
         con.unregister("envelopes")
 
+    from seslake.records import decode_document
+    from seslake.typed import rows
+
+    def msgspec_both() -> None:
+        for payload in payloads:
+            decode_document(payload)
+
+    def msgspec_rows() -> None:
+        for payload in payloads:
+            record, raw = decode_document(payload) or (None, "")
+            assert record is not None and rows(record, "b", 0, raw) is not None
+
     report = {
         "events": n,
         "threads": con.sql("select current_setting('threads')").fetchall()[0][0],
         "orjson_us_per_event": round(best_us(orjson_both, n), 2),
+        "msgspec_typed_us_per_event": round(best_us(msgspec_both, n), 2),
+        "msgspec_typed_with_rows_us_per_event": round(best_us(msgspec_rows, n), 2),
         "pyarrow_json_us_per_event": round(best_us(pyarrow_both, n), 2),
         "duckdb_json_us_per_event": round(best_us(duckdb_both, n), 2),
         "duckdb_pipeline_sketch_us_per_event": round(best_us(duckdb_pipeline, n), 2),

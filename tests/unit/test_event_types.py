@@ -65,6 +65,6 @@ def test_the_general_reading_fills_no_column_outside_its_types_layout() -> None:
             continue
         event_type, rows = normalize(record, "t", 0)
         event = as_event(event_type, rows)  # raises on a value outside the layout
-        assert len(event.rows) == len(rows)
+        assert len(event[3]) == len(rows)
         seen.add(event_type)
     assert seen == set(EVENT_TYPES)

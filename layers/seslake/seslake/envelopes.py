@@ -53,12 +53,6 @@ class Leaf:
     typed: SesRecord | None = None  # the record read into types (then `record` is None)
 
     @classmethod
-    def of_text(cls, typed: SesRecord, unit: Unit, text: bytes | str) -> Leaf:
-        """A record read into types from its own one-line `text`."""
-        raw = text.decode() if isinstance(text, bytes) else text
-        return cls(None, unit, raw=raw, typed=typed)
-
-    @classmethod
     def bad(cls, unit: Unit, reason: str) -> Leaf:
         """A unit that holds no SES record, and why."""
         return cls(None, unit, reason)
@@ -132,7 +126,7 @@ def _parse_inner(
         return
     typed = decode_document(text)
     if typed is not None:
-        out.append(Leaf.of_text(typed[0], unit, typed[1]))
+        out.append(Leaf(None, unit, raw=typed.text, typed=typed.record))
         return
     try:
         inner = orjson.loads(text)

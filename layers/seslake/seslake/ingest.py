@@ -24,7 +24,7 @@ from seslake.envelopes import Leaf, Unit, unwrap
 from seslake.errors import BadRecordError
 from seslake.lake import Lake
 from seslake.normalize import Event, as_event, normalize
-from seslake.records import SesRecord, decode_document, decode_line
+from seslake.records import SesRecord, Typed, decode_document, decode_line
 from seslake.schema import FIRST_EVENT_DAY, MAX_FUTURE_MS, ROW_LAYOUTS
 from seslake.stream import split_json
 from seslake.timestamps import iso_ms, to_epoch_ms
@@ -110,7 +110,7 @@ class Ingestor:
         unit = Unit(text, origin, identity or origin)
         typed = decode_document(text)
         if typed is not None:
-            self._add_typed(typed[0], typed[1], unit)
+            self._add_typed(typed.record, typed.text, unit)
             return
         try:
             value = orjson.loads(text)
@@ -156,8 +156,8 @@ class Ingestor:
                 unit = whole.holding(piece.text)
                 if piece.error is not None:
                     self._quarantine(Leaf.bad(unit, piece.error), line=piece.line)
-                elif isinstance(piece.value, SesRecord):
-                    self._add_typed(piece.value, piece.text.decode(), unit, piece.line)
+                elif isinstance(piece.value, Typed):
+                    self._add_typed(piece.value.record, piece.value.text, unit, piece.line)
                 else:
                     for leaf in self._unwrap(piece.value, unit, piece.text):
                         self._add_leaf(leaf, line=piece.line)
@@ -245,21 +245,22 @@ class Ingestor:
         self._add_event(event, unit, line)
 
     def _add_event(self, event: Event, unit: Unit, line: int | None) -> None:
-        if not _FIRST_EVENT_MS <= event.event_at <= self.ingested_at + MAX_FUTURE_MS:
-            self._quarantine(Leaf.bad(unit, self._outside_projection(event)), line)
+        event_type, dt, event_at, rows = event
+        if not _FIRST_EVENT_MS <= event_at <= self.ingested_at + MAX_FUTURE_MS:
+            self._quarantine(Leaf.bad(unit, self._outside_projection(event_type, event_at)), line)
             return
         self._pending_records += 1
-        self.writer.add_rows(event.event_type, event.dt, event.rows, unit.identity)
-        if event.event_type == "bounce":
-            bounce_type, subtype = event.rows[0][_I_BOUNCE_TYPE], event.rows[0][_I_BOUNCE_SUBTYPE]
+        self.writer.add_rows(event_type, dt, rows, unit.identity)
+        if event_type == "bounce":
+            bounce_type, subtype = rows[0][_I_BOUNCE_TYPE], rows[0][_I_BOUNCE_SUBTYPE]
             if counts_in_ses_bounce_rate(bounce_type, subtype):
-                self._pending_hard_bounces[unit.identity] += len(event.rows)
+                self._pending_hard_bounces[unit.identity] += len(rows)
 
     @staticmethod
-    def _outside_projection(event: Event) -> str:
+    def _outside_projection(event_type: str, event_at: int) -> str:
         """Why a record's rows would be written where Athena never reads."""
         return (
-            f"{event.event_type} dated {iso_ms(event.event_at)}: outside the days Athena's"
+            f"{event_type} dated {iso_ms(event_at)}: outside the days Athena's"
             f" partition projection reads ({FIRST_EVENT_DAY} to a day after ingest; SES began in"
             " 2011, and a later time is a clock error)"
         )

@@ -146,14 +146,10 @@ def normalize(
     return event_type, rows
 
 
-class Event(NamedTuple):
-    """One SES record's rows in its type's layout (`schema.ROW_LAYOUTS[event_type]`), as the
-    writer takes them."""
-
-    event_type: str
-    dt: str
-    event_at: int
-    rows: list[tuple[Any, ...]]
+#: One SES record's rows in its type's layout (`schema.ROW_LAYOUTS[event_type]`), as the writer
+#: takes them: (event_type, dt, event_at, rows). A plain tuple: one is made per record, and a
+#: NamedTuple costs several times as much to make.
+Event = tuple[str, str, int, list[tuple[Any, ...]]]
 
 
 def as_event(event_type: str, rows: list[tuple[str, Row]]) -> Event:
@@ -167,7 +163,7 @@ def as_event(event_type: str, rows: list[tuple[str, Row]]) -> Event:
             raise AssertionError(f"{event_type} row sets columns outside its layout: {names}")
         out.append(take(row))
     dt, first = rows[0]
-    return Event(event_type, dt, first[_I_EVENT_AT], out)
+    return event_type, dt, first[_I_EVENT_AT], out
 
 
 def _layout(names: tuple[str, ...]) -> tuple[Callable[[Row], tuple[Any, ...]], list[int]]:

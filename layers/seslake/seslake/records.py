@@ -16,7 +16,7 @@ without checking it as orjson does (a number beyond a double's range, say).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType, field
@@ -215,41 +215,45 @@ _SNS_DECODER = msgspec.json.Decoder(SnsNotification)
 TAGS_DECODER = msgspec.json.Decoder(Tags | None)
 
 
-def decode_line(text: bytes | str) -> SesRecord | None:
-    """The SES record `text` holds, if it holds exactly one, of the documented shapes, on one
-    line (its text is then the `raw` column as it came); else None: read it the general way.
+class Typed(NamedTuple):
+    """An SES record read into types, and its own one-line JSON text (the `raw` column)."""
 
-    A text without `"mail"` is not tried (an envelope, whose record is escaped inside a
-    string): a failed decode would cost what a successful one does."""
+    record: SesRecord
+    text: str
+
+
+def decode_line(text: bytes | str) -> Typed | None:
+    """The SES record `text` holds, if it holds exactly one, of the documented shapes, on one
+    line; else None: read it the general way.
+
+    Nothing is searched for first: a text of another shape fails at its first field the types
+    do not declare (an envelope's `Type`, say), so a miss costs little."""
     if isinstance(text, bytes):
-        if b'"mail"' not in text or b"\n" in text:
-            return None
         try:
             text = text.decode()  # all of it must be UTF-8, not just what msgspec reads
         except UnicodeDecodeError:
             return None
-    elif '"mail"' not in text or "\n" in text:
+    if "\n" in text:
         return None
     try:
-        return _DECODER.decode(text)
+        return Typed(_DECODER.decode(text), text)
     except (msgspec.DecodeError, UnicodeEncodeError):  # not valid, or a lone surrogate
         return None
 
 
-def decode_document(text: bytes | str) -> tuple[SesRecord, str] | None:
-    """(record, its own JSON text) of a document that is one SES record (`decode_line`), or an
-    SNS Notification of one: the two shapes nearly every document has. None: read it the
-    general way (envelopes.unwrap)."""
-    record = decode_line(text)
-    if record is not None:
-        return record, text.decode() if isinstance(text, bytes) else text
-    if not (b'"Message"' in text if isinstance(text, bytes) else '"Message"' in text):
-        return None
+def decode_document(text: bytes | str) -> Typed | None:
+    """The record of a document that is one SES record (`decode_line`), or an SNS Notification
+    of one: the two shapes nearly every document has. None: read it the general way
+    (envelopes.unwrap)."""
+    head = text[:24]  # SNS writes `Type` first: try what the document most likely is first
+    if b'"Type"' in head if isinstance(head, bytes) else '"Type"' in head:
+        return _sns_record(text) or decode_line(text)
+    return decode_line(text) or _sns_record(text)
+
+
+def _sns_record(text: bytes | str) -> Typed | None:
     try:  # every field is declared: msgspec checks all of the text, UTF-8 included
         sns = _SNS_DECODER.decode(text)
     except (msgspec.DecodeError, UnicodeEncodeError):
         return None
-    if sns.Type != "Notification":
-        return None
-    record = decode_line(sns.Message)
-    return None if record is None else (record, sns.Message)
+    return decode_line(sns.Message) if sns.Type == "Notification" else None

@@ -37,7 +37,10 @@ def to_epoch_ms(value: object, field: str) -> int:
         parsed = _parse_loose(value, field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    epoch_ms: int = (parsed - _EPOCH) // _MS
+    # (parsed - _EPOCH) // _MS, exactly (a timedelta's seconds and microseconds are never
+    # negative, so this floors as // does), at a third of the cost: this runs twice a record.
+    delta = parsed - _EPOCH
+    epoch_ms: int = delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
     if not _MIN_MS <= epoch_ms <= _MAX_MS:
         raise BadRecordError(f"{field}: {value!r} is out of range once in UTC (years 1 to 9999)")
     return epoch_ms

@@ -109,7 +109,7 @@ def _rows(record: SesRecord, origin: str, ingested_at: int, raw: str) -> Event:
             (blake2b((prefix + r).encode(), digest_size=16).hexdigest(), r, *shared, *each)
             for r, each in zip(recipients, per_recipient, strict=True)
         ]
-    return Event(event_type, utc_day(event_at), event_at, out)
+    return event_type, utc_day(event_at), event_at, out
 
 
 class TagSet(NamedTuple):
@@ -185,7 +185,7 @@ def _bounce(record: SesRecord, destination: list[str], sent_at: int) -> _Parsed:
     )
     at = to_epoch_ms(payload.timestamp, "bounce.timestamp")
     return (
-        [_address(r.email_address) for r in items],
+        _addresses([r.email_address for r in items]),
         own,
         [(r.action, r.status, r.diagnostic_code) for r in items],
         at,
@@ -204,7 +204,7 @@ def _complaint(record: SesRecord, destination: list[str], sent_at: int) -> _Pars
         payload.user_agent,
     )
     at = to_epoch_ms(payload.timestamp, "complaint.timestamp")
-    recipients = [_address(r.email_address) for r in payload.complained_recipients]
+    recipients = _addresses([r.email_address for r in payload.complained_recipients])
     return (recipients, own, None, at, payload.feedback_id or "")
 
 
@@ -231,7 +231,7 @@ def _delivery_delay(record: SesRecord, destination: list[str], sent_at: int) -> 
     )
     at = to_epoch_ms(payload.timestamp, "deliveryDelay.timestamp")
     return (
-        [_address(r.email_address) for r in items],
+        _addresses([r.email_address for r in items]),
         own,
         [(r.diagnostic_code, r.status) for r in items],
         at,
@@ -288,15 +288,12 @@ _PARSERS = {
 assert _PARSERS.keys() == ROW_LAYOUTS.keys()
 
 
-def _address(value: str) -> str:
-    address = bare_address(value)
-    if not address:  # the general way says why
-        raise _NotTyped
-    return address
-
-
 def _addresses(values: list[str]) -> list[str]:
-    return [_address(v) for v in values]
+    """Bare addresses; one that is empty once bare is for the general way to refuse."""
+    addresses = [bare_address(v) for v in values]
+    if "" in addresses:
+        raise _NotTyped
+    return addresses
 
 
 def _from_address(mail: Mail) -> str | None:

@@ -49,17 +49,25 @@ from traffic import ses_records, sns_payloads  # noqa: E402
 RUNS = 3
 
 
-def timed(run: Callable[[], object]) -> float:
+class Run:
+    """Something to time, and what to do before each run, untimed (clear the last output)."""
+
+    def __init__(self, run: Callable[[], object], before: Callable[[], object] = lambda: None):
+        self.run, self.before = run, before
+
+
+def timed(run: Run) -> float:
     """Seconds of one run, with the cyclic garbage collector paused, as the core pauses it."""
     from seslake.ingest import paused_gc
 
+    run.before()
     with paused_gc():
         start = time.perf_counter()
-        run()
+        run.run()
         return time.perf_counter() - start
 
 
-def interleaved(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
+def interleaved(runs: dict[str, Run]) -> dict[str, float]:
     """The best of RUNS runs of each, taking turns (neighbours slow all alike)."""
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(RUNS):
@@ -68,21 +76,21 @@ def interleaved(runs: dict[str, Callable[[], object]]) -> dict[str, float]:
     return best
 
 
-def core_run(feed: Callable[[Any], None], out: Path) -> Callable[[], None]:
-    """One run of the core: a fresh Ingestor on a local lake at `out`, fed, committed."""
+def core_run(feed: Callable[[Any], None], out: Path) -> Run:
+    """One run of the core: a fresh Ingestor on an empty local lake at `out`, fed, committed
+    (the last run's files are deleted before, untimed)."""
     from seslake.ingest import Ingestor
     from seslake.lake import LocalLake
 
     def run() -> None:
-        shutil.rmtree(out, ignore_errors=True)
         ingestor = Ingestor(LocalLake(out))
         feed(ingestor)
         ingestor.commit()
 
-    return run
+    return Run(run, lambda: shutil.rmtree(out, ignore_errors=True))
 
 
-def encode_run(lake: Path) -> Callable[[], None]:
+def encode_run(lake: Path) -> Run:
     """Writing the core's output tables (as in `lake`) to Parquet again, with the writer's
     options: the encoding the core cannot avoid."""
     import pyarrow.parquet as pq
@@ -95,7 +103,7 @@ def encode_run(lake: Path) -> Callable[[], None]:
         for table in tables:
             pq.write_table(table, io.BytesIO(), ROW_GROUP_ROWS, **PARQUET_OPTIONS)
 
-    return run
+    return Run(run)
 
 
 def stage_seconds(documents: list[bytes]) -> dict[str, float]:
@@ -121,14 +129,14 @@ def stage_seconds(documents: list[bytes]) -> dict[str, float]:
         for event_type, layout_rows in by_layout.items():
             rows_to_layout(layout_rows, ROW_LAYOUTS[event_type])
 
-    best = interleaved({"decode": decode})  # in order: each stage reads the one before
-    best |= interleaved({"rows": normalize})
-    best |= interleaved({"rows_to_arrow": to_arrow})
+    best = interleaved({"decode": Run(decode)})  # in order: each stage reads the one before
+    best |= interleaved({"rows": Run(normalize)})
+    best |= interleaved({"rows_to_arrow": Run(to_arrow)})
     assert all(e is not None for e in events), "a bench record left the typed path"
     return best
 
 
-def naive_run(payloads: list[bytes], out: Path) -> Callable[[], None]:
+def naive_run(payloads: list[bytes], out: Path) -> Run:
     import pandas as pd
 
     def run() -> None:
@@ -137,7 +145,7 @@ def naive_run(payloads: list[bytes], out: Path) -> Callable[[], None]:
         frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
         frame.to_parquet(out / "naive.parquet", compression="zstd")
 
-    return run
+    return Run(run)
 
 
 def compare(
@@ -147,14 +155,14 @@ def compare(
     parse: Callable[[], None],
     documents: list[bytes],
     work: Path,
-    extra: dict[str, Callable[[], object]] | None = None,
+    extra: dict[str, Run] | None = None,
 ) -> dict[str, Any]:
     """The core against its floor on one input, side by side."""
     lake = work / name
     core = core_run(feed, lake)
-    core()  # once first, to have its output for the encoding run (and a warm process)
+    timed(core)  # once first, for its output (what the encoding run encodes), and warm
     encode = encode_run(lake)
-    best = interleaved({"core": core, "parse": parse, "encode": encode, **(extra or {})})
+    best = interleaved({"core": core, "parse": Run(parse), "encode": encode, **(extra or {})})
     floor = best["parse"] + best["encode"]
     report: dict[str, Any] = {
         "events": n,
@@ -186,7 +194,7 @@ def sns_input(n: int, work: Path) -> dict[str, Any]:
         for payload in payloads:
             orjson.loads(orjson.loads(payload)["Message"])
 
-    naive: dict[str, Callable[[], object]] = {"naive": naive_run(payloads, work)}
+    naive = {"naive": naive_run(payloads, work)}
     report = compare("sns", n, feed, parse, payloads, work, naive)
     report["avg_envelope_bytes"] = round(sum(map(len, payloads)) / n)
     return report

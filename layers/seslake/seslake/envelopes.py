@@ -39,7 +39,7 @@ class Unit(NamedTuple):
 
     def holding(self, text: bytes | str) -> Unit:
         """This unit, with `text` as what quarantine keeps of it (one record of it)."""
-        return Unit(text, self.origin, self.identity)
+        return _new_tuple(Unit, (text, self.origin, self.identity))
 
 
 @dataclass(slots=True)
@@ -56,6 +56,10 @@ class Leaf:
     def bad(cls, unit: Unit, reason: str) -> Leaf:
         """A unit that holds no SES record, and why."""
         return cls(None, unit, reason)
+
+
+#: Makes a NamedTuple from its fields without the Python-level `__new__` (a record's worth).
+_new_tuple = tuple.__new__
 
 
 def sqs_retry_key(message_id: object) -> str:

@@ -222,6 +222,10 @@ class Typed(NamedTuple):
     text: str
 
 
+#: Makes a Typed from its fields without the Python-level `__new__` (one per record).
+_new_tuple = tuple.__new__
+
+
 def decode_line(text: bytes | str) -> Typed | None:
     """The SES record `text` holds, if it holds exactly one, of the documented shapes, on one
     line; else None: read it the general way.
@@ -236,7 +240,7 @@ def decode_line(text: bytes | str) -> Typed | None:
     if "\n" in text:
         return None
     try:
-        return Typed(_DECODER.decode(text), text)
+        return _new_tuple(Typed, (_DECODER.decode(text), text))
     except (msgspec.DecodeError, UnicodeEncodeError):  # not valid, or a lone surrogate
         return None
 

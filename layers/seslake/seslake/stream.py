@@ -162,6 +162,8 @@ def _scan(text: bytes, stack: list[int]) -> bytes:
     return bare.rstrip()[-1:]
 
 
+#: Makes a Piece from its fields without the Python-level `__new__` (one per record).
+_new_tuple = tuple.__new__
 #: A reader tried first on each one-line piece: its value, or None to parse it as JSON.
 Decode = Callable[[bytes], object | None]
 
@@ -206,7 +208,7 @@ class JsonSplitter:
                 text = line.strip()
                 decoded = decode(text) if text else None
                 if decoded is not None:
-                    yield Piece(text, self._line, decoded)
+                    yield _new_tuple(Piece, (text, self._line, decoded, None))
                     continue
                 yield from self._on_line(line, decoded=True)
             else:

@@ -57,9 +57,8 @@ def test_the_benchmarks_100000_events_write_what_they_wrote_before(
 
 def _general_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every record read the general way (orjson, envelopes.unwrap, normalize)."""
-    monkeypatch.setattr(ingest, "decode_document", lambda text: None)
     monkeypatch.setattr(ingest, "decode_line", lambda text: None)
-    monkeypatch.setattr(envelopes, "decode_document", lambda text: None)
+    monkeypatch.setattr(envelopes, "decode_line", lambda text: None)
 
 
 def _records() -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from seslake.records import SesRecord, decode_document
+from seslake.records import SesRecord, decode_line
 from seslake.schema import EVENTBRIDGE_DETAIL_TYPES
 
 _SNS_TYPES = {"Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"}
@@ -114,6 +114,22 @@ def _unwrap(
         out.append(Leaf.bad(unit, reason))
 
 
+def sns_message(value: dict[str, Any]) -> str | None:
+    """The `Message` of `value` when `value` is an SNS Notification that `unwrap` would open
+    (nothing it reads first: no `eventType`, no `Records`; not SES's topic test message)."""
+    message = value.get("Message")
+    if (
+        value.get("Type") != "Notification"
+        or not isinstance(message, str)
+        or "eventType" in value
+        or "notificationType" in value
+        or isinstance(value.get("Records"), list)
+        or message.startswith(_TOPIC_VALIDATED)
+    ):
+        return None
+    return message
+
+
 def _is_sns(kind: object) -> bool:
     return isinstance(kind, str) and kind in _SNS_TYPES
 
@@ -128,7 +144,7 @@ def _parse_inner(
     if not isinstance(text, str):
         out.append(Leaf.bad(unit, f"{what} is not a string"))
         return
-    typed = decode_document(text)
+    typed = decode_line(text)
     if typed is not None:
         out.append(Leaf(None, unit, raw=typed.text, typed=typed.record))
         return

@@ -20,11 +20,11 @@ from typing import Any
 
 import orjson
 
-from seslake.envelopes import Leaf, Unit, unwrap
+from seslake.envelopes import Leaf, Unit, sns_message, unwrap
 from seslake.errors import BadRecordError
 from seslake.lake import Lake
 from seslake.normalize import Event, as_event, normalize
-from seslake.records import SesRecord, Typed, decode_document, decode_line
+from seslake.records import SesRecord, Typed, decode_line
 from seslake.schema import FIRST_EVENT_DAY, MAX_FUTURE_MS, ROW_LAYOUTS
 from seslake.stream import split_json
 from seslake.timestamps import iso_ms, to_epoch_ms
@@ -108,15 +108,22 @@ class Ingestor:
     def add_payload(self, text: bytes | str, origin: str, identity: str | None = None) -> None:
         """One JSON document: a Lambda event, an SNS notification, an SES record, ..."""
         unit = Unit(text, origin, identity or origin)
-        typed = decode_document(text)
-        if typed is not None:
-            self._add_typed(typed.record, typed.text, unit)
-            return
+        head = text[:24]  # SNS writes `Type` first: then it is no use trying a bare record
+        if not (b'"Type"' in head if isinstance(head, bytes) else '"Type"' in head):
+            typed = decode_line(text)
+            if typed is not None:
+                self._add_typed(typed.record, typed.text, unit)
+                return
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             self._quarantine(Leaf.bad(unit, f"not JSON: {exc}"))
             return
+        if type(value) is dict and (message := sns_message(value)) is not None:
+            typed = decode_line(message)  # the SNS notification of one record: the usual case
+            if typed is not None:
+                self._add_typed(typed.record, typed.text, unit)
+                return
         self.add_value(value, unit, text)
 
     def add_value(self, value: object, unit: Unit, text: bytes | str | None = None) -> None:

@@ -186,32 +186,7 @@ class SesRecord(_Object):
     subscription: Subscription | None = None
 
 
-class MessageAttribute(Struct, forbid_unknown_fields=True, gc=False):
-    Type: str
-    Value: str
-
-
-class SnsNotification(Struct, forbid_unknown_fields=True, gc=False):
-    """An SNS notification, as SNS delivers it over HTTP and to SQS (`...URL`) or hands it to
-    Lambda (`...Url`): https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html."""
-
-    Type: str
-    Message: str
-    MessageId: str | None = None
-    TopicArn: str | None = None
-    Subject: str | None = None
-    Timestamp: str | None = None
-    SignatureVersion: str | None = None
-    Signature: str | None = None
-    SigningCertURL: str | None = None
-    SigningCertUrl: str | None = None
-    UnsubscribeURL: str | None = None
-    UnsubscribeUrl: str | None = None
-    MessageAttributes: dict[str, MessageAttribute] | None = None
-
-
 _DECODER = msgspec.json.Decoder(SesRecord)
-_SNS_DECODER = msgspec.json.Decoder(SnsNotification)
 TAGS_DECODER = msgspec.json.Decoder(Tags | None)
 
 
@@ -243,21 +218,3 @@ def decode_line(text: bytes | str) -> Typed | None:
         return _new_tuple(Typed, (_DECODER.decode(text), text))
     except (msgspec.DecodeError, UnicodeEncodeError):  # not valid, or a lone surrogate
         return None
-
-
-def decode_document(text: bytes | str) -> Typed | None:
-    """The record of a document that is one SES record (`decode_line`), or an SNS Notification
-    of one: the two shapes nearly every document has. None: read it the general way
-    (envelopes.unwrap)."""
-    head = text[:24]  # SNS writes `Type` first: try what the document most likely is first
-    if b'"Type"' in head if isinstance(head, bytes) else '"Type"' in head:
-        return _sns_record(text) or decode_line(text)
-    return decode_line(text) or _sns_record(text)
-
-
-def _sns_record(text: bytes | str) -> Typed | None:
-    try:  # every field is declared: msgspec checks all of the text, UTF-8 included
-        sns = _SNS_DECODER.decode(text)
-    except (msgspec.DecodeError, UnicodeEncodeError):
-        return None
-    return decode_line(sns.Message) if sns.Type == "Notification" else None

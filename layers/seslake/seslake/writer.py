@@ -206,27 +206,39 @@ class _Partition:
         self.row_count += len(self.rows)
         self.rows = []
         with pq.ParquetWriter(out, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
+            # Batches of one layout are gathered up to a row group and widened once together
+            # (a spill leaves a few dozen rows of each partition: widening each costs more).
             pending: list[pa.RecordBatch] = []
+            layout = self.layout
             count = 0
-            for batch in self._spilled_batches(table):
+            for batch_layout, batch in self._spilled_batches(table):
+                if pending and batch_layout != layout:
+                    rows = widen(pa.Table.from_batches(pending), layout)
+                    parquet.write_table(rows, ROW_GROUP_ROWS)
+                    pending, count = [], 0
+                layout = batch_layout
                 pending.append(batch)
                 count += batch.num_rows
                 if count >= ROW_GROUP_ROWS:
-                    parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
+                    rows = widen(pa.Table.from_batches(pending), layout)
+                    parquet.write_table(rows, ROW_GROUP_ROWS)
                     pending, count = [], 0
             if pending:
-                parquet.write_table(pa.Table.from_batches(pending), ROW_GROUP_ROWS)
+                parquet.write_table(widen(pa.Table.from_batches(pending), layout), ROW_GROUP_ROWS)
         self.segments = []
         out.seek(0)
         return out
 
-    def _spilled_batches(self, last: pa.Table | None) -> Iterator[pa.RecordBatch]:
-        """The spilled rows, segment by segment, then the rows still in memory (`last`), all with
-        every column."""
+    def _spilled_batches(
+        self, last: pa.Table | None
+    ) -> Iterator[tuple[tuple[str, ...], pa.RecordBatch]]:
+        """The spilled rows, segment by segment, then the rows still in memory (`last`): each
+        batch with its layout."""
         for segment in self.segments:
-            yield from widen(pa.Table.from_batches([segment.read()]), segment.layout).to_batches()
+            yield segment.layout, segment.read()
         if last is not None:
-            yield from widen(last, self.layout).to_batches()
+            for batch in last.to_batches():
+                yield self.layout, batch
 
 
 @dataclass

@@ -145,9 +145,9 @@ class Ingestor:
         last_line = pieces = piece_bytes = 0
         try:
             for piece in split_json(counted, decode_line):
-                last_line = piece.line
+                text, last_line, value, error = piece
                 pieces += 1
-                piece_bytes += len(piece.text)
+                piece_bytes += len(text)
                 if pieces % ABSURD_RECORDS == 0 and piece_bytes < MIN_RECORD_BYTES * pieces:
                     reason = (
                         f"{pieces:,} records averaging {piece_bytes / pieces:.0f} bytes by line"
@@ -156,18 +156,16 @@ class Ingestor:
                     )
                     self._quarantine(Leaf.bad(whole, reason))
                     break
-                if self._run is not None and self._repeats_run(
-                    piece.text, whole.identity, piece.line
-                ):
+                if self._run is not None and self._repeats_run(text, whole.identity, last_line):
                     continue
-                unit = whole.holding(piece.text)
-                if piece.error is not None:
-                    self._quarantine(Leaf.bad(unit, piece.error), line=piece.line)
-                elif isinstance(piece.value, Typed):
-                    self._add_typed(piece.value.record, piece.value.text, unit, piece.line)
+                unit = whole.holding(text)
+                if error is not None:
+                    self._quarantine(Leaf.bad(unit, error), line=last_line)
+                elif type(value) is Typed:
+                    self._add_typed(value[0], value[1], unit, last_line)
                 else:
-                    for leaf in self._unwrap(piece.value, unit, piece.text):
-                        self._add_leaf(leaf, line=piece.line)
+                    for leaf in self._unwrap(value, unit, text):
+                        self._add_leaf(leaf, line=last_line)
         except InflationError as exc:
             reason = f"{exc}; not read after line {last_line}"
             self._quarantine(Leaf.bad(whole, reason))

@@ -21,7 +21,8 @@ _LOOSE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?\s*"
     r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
-_day_cache: dict[int, str] = {}
+#: Days since the epoch -> `YYYY-MM-DD`, as utc_day has given them.
+DAYS: dict[int, str] = {}
 #: The instants a partition day (and an Athena timestamp) can hold: years 1 to 9999, UTC.
 _MIN_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MS
 _MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
@@ -67,10 +68,10 @@ def _parse_loose(value: str, field: str) -> datetime:
 def utc_day(epoch_ms: int) -> str:
     """The UTC date (`YYYY-MM-DD`) of an epoch-milliseconds instant."""
     days = epoch_ms // 86_400_000
-    text = _day_cache.get(days)
+    text = DAYS.get(days)
     if text is None:
         text = (date(1970, 1, 1) + timedelta(days=days)).isoformat()
-        _day_cache[days] = text
+        DAYS[days] = text
     return text
 
 

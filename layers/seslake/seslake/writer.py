@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,9 +41,12 @@ from seslake.schema import (
 QUARANTINE_PREFIX = "quarantine"
 #: Rows held in memory, across partitions, before they are spilled as row groups.
 BUFFER_ROWS = 20_000
-#: Outputs smaller than this stay in memory until uploaded; larger ones go to a temporary file.
-#: Small, because one input can feed hundreds of partitions (types x days) at once.
+#: Quarantine entries up to this many bytes stay in memory until uploaded, then go to a
+#: temporary file.
 SPOOL_BYTES = 256 << 10
+#: A partition of at most this many rows is encoded to memory (at most a few MB of Parquet; a
+#: few encode at once), a larger one to a temporary file.
+IN_MEMORY_ROWS = 16_384
 #: Rows per Parquet row group (about 40 MB of Arrow data with the raw record).
 ROW_GROUP_ROWS = 16_384
 #: Threads that encode and upload partitions at commit when none spilled (a Lambda batch).
@@ -189,23 +194,25 @@ class _Partition:
         return bool(self.segments)
 
     def finish(self, table: pa.Table | None = None) -> IO[bytes]:
-        """The partition's rows as one Parquet file (a temporary file, from its start);
-        `table` is its buffered rows, already converted to the layout's columns."""
-        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-        if not self.segments:  # never spilled (a Lambda batch): straight from memory
-            if table is None:
-                table = rows_to_layout(self.rows, self.layout)
-            table = widen(table, self.layout)
-            self.row_count += len(self.rows)
-            self.rows = []
-            pq.write_table(table, out, ROW_GROUP_ROWS, **PARQUET_OPTIONS)
-            out.seek(0)
-            return out
+        """The partition's rows as one Parquet file (from its start); `table` is its buffered
+        rows, already converted to the layout's columns."""
         if table is None and self.rows:
             table = rows_to_layout(self.rows, self.layout)
         self.row_count += len(self.rows)
         self.rows = []
-        with pq.ParquetWriter(out, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
+        with _ParquetOutput(self.row_count) as out:
+            if not self.segments:  # never spilled (a Lambda batch): straight from memory
+                assert table is not None
+                pq.write_table(
+                    widen(table, self.layout), out.sink, ROW_GROUP_ROWS, **PARQUET_OPTIONS
+                )
+            else:
+                self._write_spilled(out.sink, table)
+        self.segments = []
+        return out.file
+
+    def _write_spilled(self, sink: pa.NativeFile, table: pa.Table | None) -> None:
+        with pq.ParquetWriter(sink, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
             # Batches of one layout are gathered up to a row group and widened once together
             # (a spill leaves a few dozen rows of each partition: widening each costs more).
             pending: list[pa.RecordBatch] = []
@@ -225,9 +232,6 @@ class _Partition:
                     pending, count = [], 0
             if pending:
                 parquet.write_table(widen(pa.Table.from_batches(pending), layout), ROW_GROUP_ROWS)
-        self.segments = []
-        out.seek(0)
-        return out
 
     def _spilled_batches(
         self, last: pa.Table | None
@@ -239,6 +243,37 @@ class _Partition:
         if last is not None:
             for batch in last.to_batches():
                 yield self.layout, batch
+
+
+class _ParquetOutput:
+    """Where a partition's Parquet file is written: an Arrow buffer when small, an Arrow file
+    under the temporary folder when large (`IN_MEMORY_ROWS`). Either way Arrow writes it with
+    no Python call per write, so encoders on several threads do not queue for the GIL."""
+
+    def __init__(self, rows: int) -> None:
+        self._path: Path | None = None
+        if rows <= IN_MEMORY_ROWS:
+            self.sink: pa.NativeFile = pa.BufferOutputStream()
+        else:
+            fd, name = tempfile.mkstemp(prefix="seslake-", suffix=".parquet")
+            os.close(fd)
+            self._path = Path(name)
+            self.sink = pa.OSFile(name, "wb")
+        self.file: IO[bytes] = io.BytesIO()
+
+    def __enter__(self) -> _ParquetOutput:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        if isinstance(self.sink, pa.BufferOutputStream):
+            if error[0] is None:
+                self.file = io.BytesIO(self.sink.getvalue().to_pybytes())
+            return
+        self.sink.close()
+        assert self._path is not None
+        if error[0] is None:
+            self.file = self._path.open("rb")  # closed by the caller, once uploaded
+        self._path.unlink()  # the open file stays readable until closed
 
 
 @dataclass

@@ -1,11 +1,14 @@
 """Rows to partitioned, zstd-compressed Parquet; bad payloads to quarantine.
 
-Rows are buffered per partition (`event_type`, `dt`) and spilled as LZ4-compressed Arrow IPC
-batches into a temporary file per partition, so memory stays flat however large the input (an
-open Parquet writer keeps tens of kilobytes per row group written, and one Firehose object can
-feed hundreds of partitions). `commit()` then converts each partition (two at a time once spilled)
-into one Parquet file of large row groups and uploads it under a name derived from the inputs
-that fed it: the same inputs give the same names, so a retry overwrites instead of adding rows.
+Rows are buffered per partition (`event_type`, `dt`) in their type's layout
+(`schema.ROW_LAYOUTS`). Every BUFFER_ROWS rows they are converted to Arrow, all partitions of a
+layout together, and spilled: one temporary file per spill, holding each partition's slice as an
+LZ4-compressed Arrow message, written by a thread of its own. Memory stays flat however large the
+input (an open Parquet writer keeps tens of kilobytes per row group written, and one Firehose
+object can feed hundreds of partitions). `commit()` then writes each partition (two at a time
+once spilled) as one Parquet file of large row groups and uploads it under a name derived from
+the inputs that fed it: the same inputs give the same names, so a retry overwrites instead of
+adding rows.
 """
 
 from __future__ import annotations

@@ -211,3 +211,21 @@ def test_bent_records_read_typed_or_general_give_the_same_rows_and_reasons(
     assert typed == general
     assert any(k.startswith("quarantine/") for k in typed)  # some bends are refused
     assert sum(f.get("rows", 0) for f in typed.values()) > 2 * len(_records())
+
+
+def test_the_records_read_the_general_way_are_counted(tmp_path: Path) -> None:
+    """A record the types do not take (here a field SES does not document) is read the general
+    way and counted (`read_general`, the ReadGeneral metric): what would show SES adding a
+    field, as every record would then take the slower way."""
+    from seslake.lake import LocalLake
+
+    send = orjson.loads((SES / "publishing/send.json").read_bytes())
+    added = copy.deepcopy(send)
+    added["mail"]["fieldSesAddedSince"] = "x"
+    ingestor = Ingestor(LocalLake(tmp_path))
+    for number, record in enumerate([send, added, send]):
+        ingestor.add_payload(orjson.dumps(record), f"line {number}")
+    ingestor.commit()
+    assert ingestor.stats.rows == 3 * len(send["mail"]["destination"])
+    assert ingestor.stats.read_general == 1
+    assert ingestor.stats.as_dict()["read_general"] == 1

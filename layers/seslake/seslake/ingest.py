@@ -62,6 +62,9 @@ class IngestStats:
     quarantined: int = 0
     files_written: int = 0
     hard_bounces: int = 0  # rows of Permanent bounces: what SES's bounce rate counts
+    #: Records the types of records.py did not take, read the general way (normalize): a
+    #: share that grows when SES adds a field the types do not declare yet.
+    read_general: int = 0
     rows_by_type: Counter[str] = field(default_factory=Counter)
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     failed: dict[str, str] = field(default_factory=dict)
@@ -74,6 +77,7 @@ class IngestStats:
         self.quarantined += other.quarantined
         self.files_written += other.files_written
         self.hard_bounces += other.hard_bounces
+        self.read_general += other.read_general
         self.rows_by_type.update(other.rows_by_type)
         self.quarantine_reasons.update(other.quarantine_reasons)
         self.failed.update(other.failed)
@@ -86,6 +90,7 @@ class IngestStats:
             "quarantined": self.quarantined,
             "files_written": self.files_written,
             "hard_bounces": self.hard_bounces,
+            "read_general": self.read_general,
             "rows_by_type": dict(sorted(self.rows_by_type.items())),
             "failed": len(self.failed),
         }
@@ -100,6 +105,7 @@ class Ingestor:
         self.stats = IngestStats()
         self.ingested_at = now_ms if now_ms is not None else int(time.time() * 1000)
         self._pending_records = 0
+        self._pending_general = 0
         self._pending_reasons: Counter[str] = Counter()
         self._pending_hard_bounces: Counter[str] = Counter()  # by input identity
         self._run: _Run | None = None  # the last quarantine entry, while identical ones follow
@@ -179,6 +185,7 @@ class Ingestor:
         self._end_run()
         written = self.writer.commit()
         self.stats.records += self._pending_records
+        self.stats.read_general += self._pending_general
         self.stats.rows += written.rows
         self.stats.quarantined += written.quarantined
         self.stats.files_written += len(written.files)
@@ -192,6 +199,7 @@ class Ingestor:
             if identity not in written.failed
         )
         self._pending_records = 0
+        self._pending_general = 0
         self._pending_reasons = Counter()
         self._pending_hard_bounces = Counter()
         self._quarantine_bytes = 0
@@ -237,6 +245,7 @@ class Ingestor:
         self, record: dict[str, Any], raw: str | None, unit: Unit, line: int | None = None
     ) -> None:
         """A record read the general way (normalize)."""
+        self._pending_general += 1
         try:
             event_type, rows = normalize(record, unit.origin, self.ingested_at, raw)
             event = as_event(event_type, rows)

@@ -31,6 +31,7 @@ def report(stats: IngestStats, logger: Logger, metrics: Metrics, **context: Any)
     metrics.add_metric(name="Quarantined", unit=MetricUnit.Count, value=stats.quarantined)
     metrics.add_metric(name="WriteFailures", unit=MetricUnit.Count, value=len(stats.failed))
     metrics.add_metric(name="HardBounces", unit=MetricUnit.Count, value=stats.hard_bounces)
+    metrics.add_metric(name="ReadGeneral", unit=MetricUnit.Count, value=stats.read_general)
     for event_type, rows in stats.rows_by_type.items():
         with single_metric(
             name="RowsWritten", unit=MetricUnit.Count, value=rows, namespace=NAMESPACE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -105,3 +106,28 @@ def test_spilled_and_in_memory_partitions_write_the_same_file(
     spilled = _written_table(tmp_path, 4, monkeypatch)  # spills every few rows (Arrow IPC)
     assert in_memory.num_rows == len(sample_rows()) * 5
     assert spilled.equals(in_memory)
+
+
+@pytest.mark.parametrize("buffer_rows", [10_000, 4])  # in memory; spilled every few rows
+def test_a_large_partition_is_encoded_to_a_file_with_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buffer_rows: int
+) -> None:
+    """Partitions past IN_MEMORY_ROWS are encoded to a temporary file, not a buffer."""
+    in_memory = _written_table(tmp_path / "memory", buffer_rows, monkeypatch)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setattr(writer, "IN_MEMORY_ROWS", 3)
+    made: list[str] = []
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(**options: str) -> tuple[int, str]:
+        made.append(options.get("prefix", ""))
+        return real_mkstemp(**options)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    on_disk = _written_table(tmp_path / "disk", buffer_rows, monkeypatch)
+    assert made.count("seslake-") == 1  # the file way was taken
+    assert on_disk.num_rows == len(sample_rows()) * 5 > 3
+    assert on_disk.equals(in_memory)
+    assert not list(temporary.glob("seslake-*.parquet"))  # none left behind

@@ -8,7 +8,7 @@ way, which gives the reason; so both ways give the same rows or the same reason,
 construction for the refusals and by test (test_core_equivalence) for the rows.
 
 Tags are the same few objects over and over in a batch (the configuration set, the campaign):
-`Tags` keeps one dict per distinct JSON text, so the writer converts each once.
+`tag_set` keeps one dict per distinct JSON text, so the writer converts each once.
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ def _sum(total: IngestStats, part: dict[str, Any]) -> None:
         quarantined=int(part["quarantined"]),
         files_written=int(part["files_written"]),
         hard_bounces=int(part["hard_bounces"]),
+        read_general=int(part["read_general"]),
     )
     counted.rows_by_type.update(part["rows_by_type"])
     counted.failed.update(part["failed_objects"])

@@ -44,7 +44,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from traffic import ses_records, sns_payloads  # noqa: E402
+from traffic import firehose_lines, ses_records, sns_payloads  # noqa: E402
 
 RUNS = 3
 
@@ -209,7 +209,7 @@ def sns_input(n: int, work: Path) -> dict[str, Any]:
 
 def firehose_input(n: int, work: Path) -> dict[str, Any]:
     """A Firehose object of n bare records, one per line, as SES's Firehose destination writes."""
-    lines = [orjson.dumps(r) for r in ses_records(n, seed=11)]
+    lines = firehose_lines(n)
     data = b"\n".join(lines) + b"\n"
     chunks = [data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)]
 

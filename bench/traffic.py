@@ -98,3 +98,8 @@ def sns_envelope(record: dict[str, Any], rng: random.Random) -> bytes:
 def sns_payloads(n: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed + 1)
     return [sns_envelope(r, rng) for r in ses_records(n, seed)]
+
+
+def firehose_lines(n: int, seed: int = 11) -> list[bytes]:
+    """n bare SES records as a Firehose object holds them: compact JSON, one per line."""
+    return [orjson.dumps(r) for r in ses_records(n, seed)]

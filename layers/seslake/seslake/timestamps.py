@@ -21,8 +21,7 @@ _LOOSE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?\s*"
     r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
-#: Days since the epoch -> `YYYY-MM-DD`, as utc_day has given them.
-DAYS: dict[int, str] = {}
+_day_cache: dict[int, str] = {}
 #: The instants a partition day (and an Athena timestamp) can hold: years 1 to 9999, UTC.
 _MIN_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MS
 _MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
@@ -68,10 +67,10 @@ def _parse_loose(value: str, field: str) -> datetime:
 def utc_day(epoch_ms: int) -> str:
     """The UTC date (`YYYY-MM-DD`) of an epoch-milliseconds instant."""
     days = epoch_ms // 86_400_000
-    text = DAYS.get(days)
+    text = _day_cache.get(days)
     if text is None:
         text = (date(1970, 1, 1) + timedelta(days=days)).isoformat()
-        DAYS[days] = text
+        _day_cache[days] = text
     return text
 
 

@@ -35,7 +35,6 @@ from seslake.records import (
     Subscription,
 )
 from seslake.schema import EVENT_TYPE_NAMES, NOTIFICATION_TYPE_NAMES, ROW_LAYOUTS
-from seslake.timestamps import DAYS as _DAYS
 from seslake.timestamps import to_epoch_ms, utc_day
 
 Row = tuple[Any, ...]
@@ -110,8 +109,7 @@ def _rows(record: SesRecord, origin: str, ingested_at: int, raw: str) -> Event:
             (blake2b((prefix + r).encode(), digest_size=16).hexdigest(), r, *shared, *each)
             for r, each in zip(recipients, per_recipient, strict=True)
         ]
-    dt = _DAYS.get(event_at // 86_400_000) or utc_day(event_at)
-    return event_type, dt, event_at, out
+    return event_type, utc_day(event_at), event_at, out
 
 
 class TagSet(NamedTuple):

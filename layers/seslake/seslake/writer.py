@@ -17,6 +17,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import itertools
 import os
 import shutil
 import tempfile
@@ -157,14 +158,6 @@ def _distinct_tags_array(values: list[dict[str, list[str]] | None]) -> pa.Array:
     )
 
 
-def _whole(row: Sequence[Any], layout: tuple[str, ...]) -> list[Any]:
-    """A row in `layout` as a row of every column."""
-    if layout == EVENT_COLUMN_NAMES:
-        return list(row)
-    values = dict(zip(layout, row, strict=True))
-    return [values.get(name) for name in EVENT_COLUMN_NAMES]
-
-
 def event_key(event_type: str, dt: str, name: str) -> str:
     """Lake key of an event file."""
     return f"{EVENTS_TABLE}/event_type={event_type}/dt={dt}/{name}.parquet"
@@ -180,8 +173,8 @@ def output_name(identities: Iterable[str]) -> str:
 class _Partition:
     event_type: str
     dt: str
-    #: The columns of the buffered rows, in their order: the event type's layout, or every
-    #: column once a row of another layout came (`add` of a whole row).
+    #: The columns of its rows, in their order: the event type's layout (every column for rows
+    #: given whole, `add`).
     layout: tuple[str, ...]
     rows: list[Sequence[Any]] = field(default_factory=list)
     identities: dict[str, None] = field(default_factory=dict)  # ordered set
@@ -197,7 +190,7 @@ class _Partition:
             return None
         if table is None:
             table = rows_to_layout(self.rows, self.layout)
-        segment = _Segment(file, self.layout)
+        segment = _Segment(file)
         self.segments.append(segment)
         self.row_count += len(self.rows)
         self.rows = []
@@ -225,38 +218,28 @@ class _Partition:
         self.segments = []
         return out.file
 
-    def _write_spilled(self, sink: pa.NativeFile, table: pa.Table | None) -> None:
+    def _write_spilled(self, sink: pa.NativeFile, last: pa.Table | None) -> None:
+        """The spilled rows, segment by segment, then the rows still in memory (`last`),
+        gathered up to a row group and widened once together (a spill leaves a few dozen rows
+        of each partition: widening each costs more)."""
+        schema = layout_schema(self.layout)
+        batches = itertools.chain(  # read as written: one segment in memory at a time
+            (segment.read(schema) for segment in self.segments),
+            last.to_batches() if last is not None else (),
+        )
         with pq.ParquetWriter(sink, EVENT_SCHEMA, **PARQUET_OPTIONS) as parquet:
-            # Batches of one layout are gathered up to a row group and widened once together
-            # (a spill leaves a few dozen rows of each partition: widening each costs more).
             pending: list[pa.RecordBatch] = []
-            layout = self.layout
             count = 0
-            for batch_layout, batch in self._spilled_batches(table):
-                if pending and batch_layout != layout:
-                    rows = widen(pa.Table.from_batches(pending), layout)
-                    parquet.write_table(rows, ROW_GROUP_ROWS)
-                    pending, count = [], 0
-                layout = batch_layout
+            for batch in batches:
                 pending.append(batch)
                 count += batch.num_rows
                 if count >= ROW_GROUP_ROWS:
-                    rows = widen(pa.Table.from_batches(pending), layout)
+                    rows = widen(pa.Table.from_batches(pending), self.layout)
                     parquet.write_table(rows, ROW_GROUP_ROWS)
                     pending, count = [], 0
             if pending:
-                parquet.write_table(widen(pa.Table.from_batches(pending), layout), ROW_GROUP_ROWS)
-
-    def _spilled_batches(
-        self, last: pa.Table | None
-    ) -> Iterator[tuple[tuple[str, ...], pa.RecordBatch]]:
-        """The spilled rows, segment by segment, then the rows still in memory (`last`): each
-        batch with its layout."""
-        for segment in self.segments:
-            yield segment.layout, segment.read()
-        if last is not None:
-            for batch in last.to_batches():
-                yield self.layout, batch
+                rows = widen(pa.Table.from_batches(pending), self.layout)
+                parquet.write_table(rows, ROW_GROUP_ROWS)
 
 
 class _ParquetOutput:
@@ -297,17 +280,17 @@ class _Segment:
     a slice of every partition, often a few dozen rows each)."""
 
     file: Path
-    layout: tuple[str, ...]
     offset: int = -1  # set once written (write_spill)
     size: int = 0
     message_size: int = 0
 
-    def read(self) -> pa.RecordBatch:
+    def read(self, schema: pa.Schema) -> pa.RecordBatch:
+        """The segment's rows (`schema`: its partition's layout's)."""
         with self.file.open("rb") as f:
             f.seek(self.offset)
             data = f.read(self.size)
         message = _CODEC.decompress(data, decompressed_size=self.message_size, asbytes=False)
-        return ipc.read_record_batch(message, layout_schema(self.layout))
+        return ipc.read_record_batch(message, schema)
 
 
 def write_spill(file: Path, segments: list[tuple[_Segment, pa.Table]]) -> None:
@@ -363,16 +346,17 @@ class LakeWriter:
         identity: str,
         layout: tuple[str, ...] | None = None,
     ) -> None:
-        """Rows of one input, in `layout` (by default the event type's `ROW_LAYOUTS`)."""
+        """Rows of one input, in `layout` (by default the event type's `ROW_LAYOUTS`; a
+        partition takes rows of one layout)."""
         layout = layout or ROW_LAYOUTS[event_type]
         part = self._partitions.get((event_type, dt))
         if part is None:
             part = self._partitions[(event_type, dt)] = _Partition(event_type, dt, layout)
-        if layout != part.layout:  # both kinds of row in one partition: keep every column
-            if part.layout != EVENT_COLUMN_NAMES:
-                part.rows = [_whole(row, part.layout) for row in part.rows]
-                part.layout = EVENT_COLUMN_NAMES
-            rows = [_whole(row, layout) for row in rows]
+        elif layout != part.layout:  # a caller's mistake: `add` and `add_rows` do not mix
+            raise ValueError(
+                f"{event_type} rows of {len(layout)} columns for a partition of"
+                f" {len(part.layout)}: a partition takes rows of one layout"
+            )
         part.rows.extend(rows)
         part.identities[identity] = None
         self._buffered += len(rows)
